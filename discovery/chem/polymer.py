@@ -1,0 +1,88 @@
+"""Polymer repeat units: attachment points and capped oligomers for quantum chemistry."""
+
+from __future__ import annotations
+
+from rdkit import Chem
+
+from discovery.chem.molecule import Molecule, MoleculeError
+
+#: Default oligomer length. A trimer gives the central repeat unit real neighbours on both
+#: sides (conformation, conjugation and polar groups of the adjacent units), while typical
+#: repeat units stay under ~100 atoms, where one GFN2-xTB SCF costs well under a second.
+DEFAULT_OLIGOMER_LENGTH = 3
+
+#: Chain-end caps. Methyl mimics a saturated chain continuation; hydrogen is the minimal cap
+#: but turns ends of condensation polymers into acids, alcohols or aldehydes, whose polar end
+#: groups then dominate dipole and acid/base descriptors of a short oligomer.
+CAPS = {"CH3": 6, "H": 1}
+
+
+def attachment_atoms(mol: Chem.Mol) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Return ((star_1, neighbour_1), (star_2, neighbour_2)) atom indices of a repeat unit.
+
+    Raises:
+        ValueError: unless there are exactly two `*` atoms, each with one neighbour.
+    """
+    pairs = []
+    for atom in mol.GetAtoms():
+        if atom.GetAtomicNum() == 0:
+            neighbours = atom.GetNeighbors()
+            if len(neighbours) != 1:
+                raise ValueError("each attachment point [*] must have exactly one bond")
+            pairs.append((atom.GetIdx(), neighbours[0].GetIdx()))
+    if len(pairs) != 2:
+        raise ValueError(f"repeat unit needs exactly two attachment points, found {len(pairs)}")
+    return pairs[0], pairs[1]
+
+
+def backbone_atoms(mol: Chem.Mol) -> list[int]:
+    """Atom indices on the shortest path between the two attachment points (stars excluded)."""
+    (s1, _), (s2, _) = attachment_atoms(mol)
+    path = Chem.GetShortestPath(mol, s1, s2)
+    return [i for i in path if i not in (s1, s2)]
+
+
+def build_oligomer(repeat_unit: Molecule, n_units: int = DEFAULT_OLIGOMER_LENGTH, cap: str = "CH3") -> Chem.Mol:
+    """Join `n_units` copies head to tail and cap both ends.
+
+    Args:
+        repeat_unit: A polymer `Molecule` (two attachment points).
+        n_units: Oligomer length (>= 1).
+        cap: "CH3" or "H".
+
+    Returns:
+        A sanitised RDKit molecule with implicit hydrogens and no `*` atoms.
+    """
+    if not repeat_unit.is_polymer:
+        raise MoleculeError(repeat_unit.input, "build_oligomer needs a polymer repeat unit")
+    if n_units < 1:
+        raise ValueError("oligomer length must be at least 1")
+    if cap not in CAPS:
+        raise ValueError(f"unknown cap {cap!r}; choose one of {sorted(CAPS)}")
+    unit = repeat_unit.mol
+    (head_star, head_atom), (tail_star, tail_atom) = attachment_atoms(unit)
+    size = unit.GetNumAtoms()
+
+    combined = Chem.RWMol()
+    for k in range(n_units):
+        combined.InsertMol(unit)
+        if k > 0:
+            # tail of the previous unit bonds to the head of this one
+            combined.AddBond((k - 1) * size + tail_atom, k * size + head_atom, Chem.BondType.SINGLE)
+    # Stars at the junctions are removed; the two chain-end stars become caps.
+    first_head = head_star
+    last_tail = (n_units - 1) * size + tail_star
+    for star in (first_head, last_tail):
+        atom = combined.GetAtomWithIdx(star)
+        atom.SetAtomicNum(CAPS[cap])
+        atom.SetNoImplicit(False)
+    junction_stars = [k * size + tail_star for k in range(n_units - 1)] + [
+        k * size + head_star for k in range(1, n_units)
+    ]
+    for idx in sorted(junction_stars, reverse=True):
+        combined.RemoveAtom(idx)
+    mol = combined.GetMol()
+    if cap == "H":
+        mol = Chem.RemoveHs(mol, sanitize=False)
+    Chem.SanitizeMol(mol)
+    return mol

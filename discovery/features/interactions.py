@@ -1,0 +1,166 @@
+"""Interaction features: QM descriptors × chemical-category indicators (Shimakawa et al. 2024).
+
+For every descriptor d (standardised with training mean and standard deviation) and every kept
+category c, two columns `d*c=1` (d where the category is present, else 0) and `d*c=0` (its
+complement); the intercept gives `c=1` and `c=0`; the raw standardised descriptors are kept too.
+Categories that are (almost) constant in the training data carry no contrast and are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from discovery.features.categories import CATEGORY_NAMES
+from discovery.features.qm import DESCRIPTORS
+
+_DESCRIPTOR_NAMES = tuple(d.name for d in DESCRIPTORS)
+
+
+class InteractionFeatures:
+    """Build the interaction design matrix; fitted on training rows, applied unchanged later.
+
+    Args:
+        descriptors: Continuous descriptor columns; default: every known QM descriptor in X.
+        categories: Binary 0/1 columns; default: every known category column in X.
+        min_fraction: A category is kept only if both its 1s and its 0s make up at least this
+            fraction of the training rows (default 0.1).
+        standardize: Centre and scale descriptors with the training mean/std before interacting.
+
+    Fitted attributes: `descriptors_`, `categories_` (kept), `dropped_categories_`,
+    `dropped_descriptors_` (constant in training), `mean_`, `scale_`, `feature_names_out_`.
+    """
+
+    def __init__(
+        self,
+        descriptors: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        min_fraction: float = 0.1,
+        standardize: bool = True,
+    ) -> None:
+        if not 0.0 <= min_fraction < 0.5:
+            raise ValueError("min_fraction must be in [0, 0.5)")
+        self.descriptors = None if descriptors is None else list(descriptors)
+        self.categories = None if categories is None else list(categories)
+        self.min_fraction = min_fraction
+        self.standardize = standardize
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y: Any = None) -> InteractionFeatures:
+        descriptors = self.descriptors if self.descriptors is not None else [c for c in _DESCRIPTOR_NAMES if c in X.columns]
+        categories = self.categories if self.categories is not None else [c for c in CATEGORY_NAMES if c in X.columns]
+        if not descriptors:
+            raise ValueError("no descriptor columns found; pass `descriptors=`")
+        values = self._descriptor_values(X, descriptors)
+        flags = self._category_values(X, categories)
+        n = len(X)
+        if n < 2:
+            raise ValueError("need at least 2 training rows")
+
+        std = values.std(axis=0, ddof=0)
+        constant = std <= 1e-12 * np.maximum(1.0, np.abs(values.mean(axis=0)))
+        self.dropped_descriptors_ = [d for d, c in zip(descriptors, constant, strict=True) if c]
+        self.descriptors_ = [d for d, c in zip(descriptors, constant, strict=True) if not c]
+        kept = ~constant
+        self.mean_ = values.mean(axis=0)[kept] if self.standardize else np.zeros(kept.sum())
+        self.scale_ = std[kept] if self.standardize else np.ones(kept.sum())
+
+        fraction = flags.mean(axis=0) if categories else np.zeros(0)
+        keep_cat = (fraction >= self.min_fraction) & (1.0 - fraction >= self.min_fraction) & (fraction > 0) & (fraction < 1)
+        self.categories_ = [c for c, k in zip(categories, keep_cat, strict=True) if k]
+        self.dropped_categories_ = [c for c, k in zip(categories, keep_cat, strict=True) if not k]
+        self.feature_names_out_ = self._names()
+        return self
+
+    def _names(self) -> list[str]:
+        names = list(self.descriptors_)
+        for c in self.categories_:
+            names += [f"{c}=1", f"{c}=0"]
+        for d in self.descriptors_:
+            for c in self.categories_:
+                names += [f"{d}*{c}=1", f"{d}*{c}=0"]
+        return names
+
+    # -- applying ----------------------------------------------------------------------------
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Design matrix, shape (n_rows, len(feature_names_out_)), float64, indexed like X."""
+        self._check_fitted()
+        z = (self._descriptor_values(X, self.descriptors_) - self.mean_) / self.scale_
+        flags = self._category_values(X, self.categories_)
+        n = len(X)
+        blocks = [z]
+        if self.categories_:
+            on = flags
+            off = 1.0 - flags
+            blocks.append(np.stack([on, off], axis=2).reshape(n, -1))
+            # (n, d, c, 2): descriptor d times category c present / absent
+            inter = z[:, :, None, None] * np.stack([on, off], axis=2)[:, None, :, :]
+            blocks.append(inter.reshape(n, -1))
+        return pd.DataFrame(np.hstack(blocks), index=X.index, columns=self.feature_names_out_)
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+        return self.fit(X).transform(X)
+
+    def get_feature_names_out(self) -> list[str]:
+        self._check_fitted()
+        return list(self.feature_names_out_)
+
+    # -- persistence (JSON-safe; no pickle) ---------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {
+            "min_fraction": self.min_fraction,
+            "standardize": self.standardize,
+            "descriptors": self.descriptors_,
+            "categories": self.categories_,
+            "dropped_descriptors": self.dropped_descriptors_,
+            "dropped_categories": self.dropped_categories_,
+            "mean": [float(v) for v in self.mean_],
+            "scale": [float(v) for v in self.scale_],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InteractionFeatures:
+        obj = cls(data["descriptors"], data["categories"], data["min_fraction"], data["standardize"])
+        obj.descriptors_ = list(data["descriptors"])
+        obj.categories_ = list(data["categories"])
+        obj.dropped_descriptors_ = list(data["dropped_descriptors"])
+        obj.dropped_categories_ = list(data["dropped_categories"])
+        obj.mean_ = np.asarray(data["mean"], dtype=float)
+        obj.scale_ = np.asarray(data["scale"], dtype=float)
+        obj.feature_names_out_ = obj._names()
+        return obj
+
+    # -- validation ---------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "feature_names_out_"):
+            raise RuntimeError("InteractionFeatures is not fitted; call fit() first")
+
+    @staticmethod
+    def _descriptor_values(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        missing = [c for c in columns if c not in X.columns]
+        if missing:
+            raise ValueError(f"missing descriptor column(s): {', '.join(missing)}")
+        values = X[columns].to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            rows = list(X.index[bad.any(axis=1)][:10])
+            cols = [columns[j] for j in np.where(bad.any(axis=0))[0]]
+            raise ValueError(
+                f"non-finite descriptor values in {int(bad.any(axis=1).sum())} row(s) (first: {rows}) "
+                f"and column(s) {cols}; drop rows whose featurize status is not 'ok'"
+            )
+        return values
+
+    @staticmethod
+    def _category_values(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        missing = [c for c in columns if c not in X.columns]
+        if missing:
+            raise ValueError(f"missing category column(s): {', '.join(missing)}")
+        flags = X[columns].to_numpy(dtype=float)
+        if flags.size and not np.isin(flags, (0.0, 1.0)).all():
+            raise ValueError("category columns must be 0/1 (invalid molecules carry -1: drop them)")
+        return flags

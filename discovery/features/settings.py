@@ -1,0 +1,133 @@
+"""QM settings: the typed form of `conf/qm/*.yaml`, validated at the boundary."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from discovery.chem.polymer import CAPS, DEFAULT_OLIGOMER_LENGTH
+
+#: Version of the descriptor code. Bump it whenever a descriptor's definition changes, so old
+#: cache entries are not reused.
+DESCRIPTOR_CODE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class QMSettings:
+    """How descriptors are computed.
+
+    Attributes:
+        preset: Name of the preset these settings came from ("fast" or "full"; informational).
+        backend: "tblite" (default) or "xtb".
+        n_conformers: ETKDG conformers embedded; the lowest MMFF energy one is used, the
+            others are fall-backs when an SCF fails.
+        optimize_geometry: Relax the chosen conformer with GFN2-xTB (ASE LBFGS).
+        acid_base: Compute deprotonation/protonation energies in implicit water.
+        oligomer_length: Repeat units in the capped oligomer built for a polymer.
+        oligomer_cap: End cap of the oligomer, "CH3" or "H".
+        electronic_temperature_k: Fermi smearing temperature of the SCF.
+        retry_electronic_temperature_k: Smearing used on retry when an SCF fails.
+        field_strength_au: Finite-field step for the polarisability (Eh/(e·Bohr)).
+        max_scf_iterations: SCF iteration cap.
+        opt_fmax_ev_per_angstrom: Force criterion of the geometry optimisation.
+        opt_max_steps: Step cap of the geometry optimisation.
+        max_acid_base_sites: Candidate sites tried for each of deprotonation and protonation.
+        max_atoms: Molecules (or oligomers) with more atoms, hydrogens included, are refused.
+        timeout_s: Wall-clock limit for one molecule (not part of the cache key).
+        seed: Seed of the conformer embedding.
+    """
+
+    preset: str = "fast"
+    backend: str = "tblite"
+    n_conformers: int = 3
+    optimize_geometry: bool = False
+    acid_base: bool = False
+    oligomer_length: int = DEFAULT_OLIGOMER_LENGTH
+    oligomer_cap: str = "CH3"
+    electronic_temperature_k: float = 300.0
+    retry_electronic_temperature_k: float = 1500.0
+    field_strength_au: float = 5e-4
+    max_scf_iterations: int = 250
+    opt_fmax_ev_per_angstrom: float = 0.05
+    opt_max_steps: int = 300
+    max_acid_base_sites: int = 3
+    max_atoms: int = 400
+    timeout_s: float = 300.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.backend not in ("tblite", "xtb"):
+            problems.append(f"backend must be 'tblite' or 'xtb', got {self.backend!r}")
+        if self.n_conformers < 1:
+            problems.append("n_conformers must be >= 1")
+        if self.oligomer_length < 1:
+            problems.append("oligomer_length must be >= 1")
+        if self.oligomer_cap not in CAPS:
+            problems.append(f"oligomer_cap must be one of {sorted(CAPS)}, got {self.oligomer_cap!r}")
+        if not 0 < self.field_strength_au < 0.01:
+            problems.append("field_strength_au must be in (0, 0.01)")
+        if self.electronic_temperature_k <= 0 or self.retry_electronic_temperature_k <= 0:
+            problems.append("electronic temperatures must be positive")
+        if self.timeout_s <= 0:
+            problems.append("timeout_s must be positive")
+        if self.max_acid_base_sites < 1:
+            problems.append("max_acid_base_sites must be >= 1")
+        if problems:
+            raise ValueError("invalid QM settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> QMSettings:
+        """Build from a config mapping (e.g. Hydra's `cfg.qm`), refusing unknown keys and bad types."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown QM setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        converted: dict[str, Any] = {}
+        for key, value in values.items():
+            default = known[key].default
+            kind = type(default)
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise ValueError(f"QM setting {key} must be true/false, got {value!r}")
+            elif kind is int:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"QM setting {key} must be an integer, got {value!r}")
+            elif kind is float:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"QM setting {key} must be a number, got {value!r}")
+                value = float(value)
+            elif kind is str and not isinstance(value, str):
+                raise ValueError(f"QM setting {key} must be a string, got {value!r}")
+            converted[key] = value
+        return cls(**converted)
+
+    @classmethod
+    def preset_named(cls, name: str, **overrides: Any) -> QMSettings:
+        """The `fast` or `full` preset, with optional overrides."""
+        try:
+            base = PRESETS[name]
+        except KeyError:
+            raise ValueError(f"unknown QM preset {name!r}; choose one of {sorted(PRESETS)}") from None
+        return cls.from_mapping({**base, **overrides})
+
+    def cache_token(self) -> str:
+        """Hash of everything that changes a descriptor value (not timeouts or preset names)."""
+        relevant = {
+            k: v for k, v in dataclasses.asdict(self).items() if k not in ("preset", "timeout_s")
+        }
+        relevant["code_version"] = DESCRIPTOR_CODE_VERSION
+        blob = json.dumps(relevant, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Screening: force-field geometry, no acid/base. Built for large candidate pools.
+    "fast": {"preset": "fast", "n_conformers": 3, "optimize_geometry": False, "acid_base": False},
+    # Modelling: GFN2-xTB relaxed geometry and acid/base energetics.
+    "full": {"preset": "full", "n_conformers": 5, "optimize_geometry": True, "acid_base": True},
+}
