@@ -52,8 +52,14 @@ def embed_conformers(
     params.pruneRmsThresh = 0.1
     params.numThreads = 1  # parallelism happens across molecules, not inside one
     conf_ids = list(AllChem.EmbedMultipleConfs(molh, numConfs=n_conformers, params=params))
+    if not conf_ids:  # fall-backs: random start, then drop ETKDG's geometric knowledge
+        params.useRandomCoords = True  # (strained rings such as cyclooctyne defeat it)
+        conf_ids = list(AllChem.EmbedMultipleConfs(molh, numConfs=n_conformers, params=params))
     if not conf_ids:
-        params.useRandomCoords = True
+        params.useBasicKnowledge = False
+        params.useExpTorsionAnglePrefs = False
+        params.enforceChirality = False
+        params.ignoreSmoothingFailures = True
         conf_ids = list(AllChem.EmbedMultipleConfs(molh, numConfs=n_conformers, params=params))
     if not conf_ids:
         raise EmbeddingError("RDKit ETKDG could not embed a 3D structure")

@@ -86,10 +86,14 @@ class QMBackend(Protocol):
 
 
 def _ase_optimize(atoms, fmax_ev_per_angstrom: float, max_steps: int) -> tuple[np.ndarray, bool]:
+    from ase.calculators.calculator import CalculationFailed
     from ase.optimize import LBFGS
 
     opt = LBFGS(atoms, logfile=None)
-    converged = bool(opt.run(fmax=fmax_ev_per_angstrom, steps=max_steps))
+    try:
+        converged = bool(opt.run(fmax=fmax_ev_per_angstrom, steps=max_steps))
+    except CalculationFailed as exc:  # ASE wraps the engine's SCF failure
+        raise SCFError(f"during geometry optimisation: {str(exc).strip()}") from None
     return atoms.get_positions() * BOHR_PER_ANGSTROM, converged
 
 

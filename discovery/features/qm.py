@@ -13,7 +13,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
-from discovery.chem import Molecule, build_oligomer
+from discovery.chem import Molecule, build_oligomer, parse_molecule
 from discovery.chem.conformers import Conformer, EmbeddingError, embed_conformers
 from discovery.features.backends import BOHR_PER_ANGSTROM, QMBackend, SCFError, SCFResult, get_backend
 from discovery.features.settings import QMSettings
@@ -63,8 +63,8 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("bond_order_max", "1", "largest Wiberg bond order over the bonds of the structure"),
     Descriptor("solvation_water_kcal_mol", "kcal/mol", "ALPB(water) − gas-phase energy at fixed geometry", per_repeat_unit=True),
     Descriptor("solvation_octanol_kcal_mol", "kcal/mol", "ALPB(1-octanol) − gas-phase energy at fixed geometry", per_repeat_unit=True),
-    Descriptor("deprotonation_energy_ev", "eV", "min over acidic sites of E(A⁻) − E(HA), both in ALPB water; proton removed at the neutral geometry", needs_acid_base=True),
-    Descriptor("protonation_energy_ev", "eV", "min over basic sites of E(BH⁺) − E(B), both in ALPB water; added H relaxed alone", needs_acid_base=True),
+    Descriptor("deprotonation_energy_ev", "eV", "min over acidic sites of E(A⁻) − E(HA), both in ALPB water; proton removed at the neutral geometry; molecules without H get methane's value", needs_acid_base=True),
+    Descriptor("protonation_energy_ev", "eV", "min over basic sites of E(BH⁺) − E(B), both in ALPB water; added H placed by hybridisation and relaxed alone", needs_acid_base=True),
 )
 
 
@@ -98,6 +98,7 @@ _BASE_SMARTS = [
     "[#7,#8,#15,#16]",  # any other lone-pair heteroatom
     "[c,$(C=C)]",  # π carbon (aromatics, alkenes)
     "[#6]",  # any carbon (alkanes: carbonium, a last resort)
+    "[!#1]",  # any heavy atom
 ]
 _ACID_PATTERNS = [Chem.MolFromSmarts(s) for s in _ACID_SMARTS]
 _BASE_PATTERNS = [Chem.MolFromSmarts(s) for s in _BASE_SMARTS]
@@ -121,14 +122,43 @@ def _candidate_sites(molh: Chem.Mol, patterns: list[Chem.Mol], limit: int) -> li
     return sites
 
 
-def _lone_pair_direction(positions: np.ndarray, atom: int, neighbours: list[int]) -> np.ndarray:
-    """Unit vector pointing away from the neighbours (where a new proton goes)."""
+def _proton_position(molh: Chem.Mol, positions_bohr: np.ndarray, site: int) -> np.ndarray:
+    """Where a proton added to heavy atom `site` goes (Bohr).
+
+    Heteroatoms: RDKit places the new H from the site's hybridisation (sp3 N tetrahedral, C=O
+    at 120° in plane). Carbon (no valence for it in RDKit's model of a carbocation): along the
+    direction away from the neighbours, out of plane for planar sites.
+    """
+    geometry = Chem.RWMol(molh)
+    geometry.RemoveAllConformers()
+    conformer = Chem.Conformer(geometry.GetNumAtoms())
+    for i, xyz in enumerate(positions_bohr / BOHR_PER_ANGSTROM):
+        conformer.SetAtomPosition(i, xyz.tolist())
+    geometry.AddConformer(conformer, assignId=True)
+    atom = geometry.GetAtomWithIdx(site)
+    atom.SetFormalCharge(atom.GetFormalCharge() + 1)
+    atom.SetNoImplicit(False)
+    try:
+        geometry.UpdatePropertyCache(strict=True)
+        if atom.GetNumImplicitHs() == 1:
+            protonated = Chem.AddHs(geometry, addCoords=True, onlyOnAtoms=(site,))
+            xyz = protonated.GetConformer().GetAtomPosition(protonated.GetNumAtoms() - 1)
+            return np.array([xyz.x, xyz.y, xyz.z]) * BOHR_PER_ANGSTROM
+    except Exception:  # valence model refuses the cation; use the geometric rule
+        pass
+    neighbours = [n.GetIdx() for n in molh.GetAtomWithIdx(site).GetNeighbors()]
+    bond = _XH_BOND_ANGSTROM.get(molh.GetAtomWithIdx(site).GetAtomicNum(), 1.1) * BOHR_PER_ANGSTROM
+    return positions_bohr[site] + bond * _away_from_neighbours(positions_bohr, site, neighbours)
+
+
+def _away_from_neighbours(positions: np.ndarray, atom: int, neighbours: list[int]) -> np.ndarray:
+    """Unit vector pointing away from the neighbours; out of plane for planar or linear sites."""
     if not neighbours:
         return np.array([0.0, 0.0, 1.0])
     bonds = positions[neighbours] - positions[atom]
     bonds /= np.linalg.norm(bonds, axis=1, keepdims=True)
     direction = -bonds.sum(axis=0)
-    if np.linalg.norm(direction) < 0.3:  # planar or linear: go out of the plane
+    if np.linalg.norm(direction) < 0.3:
         if len(neighbours) >= 2:
             direction = np.cross(bonds[0], bonds[1])
         else:
@@ -204,6 +234,7 @@ class DescriptorCalculator:
         self.settings = settings
         self.backend: QMBackend = get_backend(settings.backend)
         self.names = descriptor_names(settings)
+        self._reference: dict[tuple[str, float], float] = {}
 
     def compute(self, molecule: Molecule) -> tuple[dict[str, float], str]:
         """Descriptors of one molecule.
@@ -319,38 +350,67 @@ class DescriptorCalculator:
         return values, note
 
     def _deprotonation(self, molh, numbers, positions, charge, water: SCFResult, temperature) -> float:
-        energies = []
+        hydrogens_by_site = []
         for site in _candidate_sites(molh, _ACID_PATTERNS, self.settings.max_acid_base_sites):
             hydrogens = [n.GetIdx() for n in molh.GetAtomWithIdx(site).GetNeighbors() if n.GetAtomicNum() == 1]
-            if not hydrogens:
-                continue
+            if hydrogens:
+                hydrogens_by_site.append(hydrogens[0])
+        if not hydrogens_by_site:
+            # No hydrogen at all (CS2, perfluorocarbons): not a Brønsted acid. Use methane's
+            # value, the weakest common C-H acid, so the column stays finite; `has_H` marks them.
+            return self._methane_deprotonation_ev(temperature)
+
+        def ion_energy(hydrogen: int) -> float:
             keep = np.ones(len(numbers), dtype=bool)
-            keep[hydrogens[0]] = False
-            ion = self._scf(numbers[keep], positions[keep], temperature, charge=charge - 1, uhf=int(numbers.sum() - charge) % 2, solvent="water")
-            energies.append(ion.energy_hartree - water.energy_hartree)
-        if not energies:
-            raise SCFError("no acidic site with a hydrogen")
-        return min(energies) * HARTREE_TO_EV
+            keep[hydrogen] = False
+            uhf = int(numbers.sum() - charge) % 2
+            ion = self._scf(numbers[keep], positions[keep], temperature, charge=charge - 1, uhf=uhf, solvent="water")
+            return ion.energy_hartree - water.energy_hartree
+
+        return self._best_site(ion_energy, hydrogens_by_site, "deprotonated") * HARTREE_TO_EV
 
     def _protonation(self, molh, numbers, positions, charge, water: SCFResult, temperature) -> float:
-        energies = []
-        for site in _candidate_sites(molh, _BASE_PATTERNS, self.settings.max_acid_base_sites):
-            atom = molh.GetAtomWithIdx(site)
-            neighbours = [n.GetIdx() for n in atom.GetNeighbors()]
-            direction = _lone_pair_direction(positions, site, neighbours)
-            bond = _XH_BOND_ANGSTROM.get(atom.GetAtomicNum(), 1.1) * BOHR_PER_ANGSTROM
+        def ion_energy(site: int) -> float:
             ion_numbers = np.append(numbers, 1)
-            ion_positions = np.vstack([positions, positions[site] + bond * direction])
-            # Relax only the new proton: cheap, and fixes the crude placement.
+            ion_positions = np.vstack([positions, _proton_position(molh, positions, site)])
+            # Relax only the new proton: cheap, and corrects the placement.
             ion_positions, _ = self.backend.optimize(
                 ion_numbers, ion_positions, charge=charge + 1, fmax_ev_per_angstrom=0.1,
-                max_steps=40, fixed_atoms=tuple(range(len(numbers))),
+                max_steps=self.settings.proton_relax_steps, fixed_atoms=tuple(range(len(numbers))),
             )
-            ion = self._scf(ion_numbers, ion_positions, temperature, charge=charge + 1, uhf=int(numbers.sum() - charge) % 2, solvent="water")
-            energies.append(ion.energy_hartree - water.energy_hartree)
+            uhf = int(numbers.sum() - charge) % 2
+            ion = self._scf(ion_numbers, ion_positions, temperature, charge=charge + 1, uhf=uhf, solvent="water")
+            return ion.energy_hartree - water.energy_hartree
+
+        sites = _candidate_sites(molh, _BASE_PATTERNS, self.settings.max_acid_base_sites)
+        return self._best_site(ion_energy, sites, "protonated") * HARTREE_TO_EV
+
+    @staticmethod
+    def _best_site(energy_of, sites: list[int], what: str) -> float:
+        """Lowest ion energy over the sites; a site whose ion SCF fails is skipped."""
+        energies, failures = [], []
+        for site in sites:
+            try:
+                energies.append(energy_of(site))
+            except SCFError as exc:
+                failures.append(str(exc))
         if not energies:
-            raise SCFError("no basic site")
-        return min(energies) * HARTREE_TO_EV
+            raise SCFError(f"no site could be {what}: " + ("; ".join(failures) or "no candidate site"))
+        return min(energies)
+
+    def _methane_deprotonation_ev(self, temperature: float) -> float:
+        key = ("methane_deprotonation", temperature)
+        if key not in self._reference:
+            methane = parse_molecule("C")
+            molh, conformers = embed_conformers(methane.mol, 1, self.settings.seed)
+            numbers = conformers[0].numbers
+            positions = conformers[0].positions_angstrom * BOHR_PER_ANGSTROM
+            if self.settings.optimize_geometry:
+                positions, _ = self.backend.optimize(numbers, positions, fmax_ev_per_angstrom=self.settings.opt_fmax_ev_per_angstrom)
+            water = self._scf(numbers, positions, temperature, solvent="water")
+            methyl = self._scf(numbers[:-1], positions[:-1], temperature, charge=-1, solvent="water")
+            self._reference[key] = (methyl.energy_hartree - water.energy_hartree) * HARTREE_TO_EV
+        return self._reference[key]
 
 
 def _composition_descriptors(molecule: Molecule) -> dict[str, float]:

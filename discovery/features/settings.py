@@ -36,6 +36,7 @@ class QMSettings:
         opt_fmax_ev_per_angstrom: Force criterion of the geometry optimisation.
         opt_max_steps: Step cap of the geometry optimisation.
         max_acid_base_sites: Candidate sites tried for each of deprotonation and protonation.
+        proton_relax_steps: Optimiser steps relaxing an added proton (the rest held fixed).
         max_atoms: Molecules (or oligomers) with more atoms, hydrogens included, are refused.
         timeout_s: Wall-clock limit for one molecule (not part of the cache key).
         seed: Seed of the conformer embedding.
@@ -55,6 +56,7 @@ class QMSettings:
     opt_fmax_ev_per_angstrom: float = 0.05
     opt_max_steps: int = 300
     max_acid_base_sites: int = 3
+    proton_relax_steps: int = 15
     max_atoms: int = 400
     timeout_s: float = 300.0
     seed: int = 0
