@@ -21,6 +21,9 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 # RDKit prints parse errors to stderr; we report them per molecule instead.
 RDLogger.DisableLog("rdApp.*")
 
+#: Bump when standardisation changes what a given input maps to (invalidates cached parses).
+STANDARDISATION_VERSION = "1"
+
 _DUMMY_IN_SMILES = re.compile(r"\[\*(?::\d+)?\]|\[\d+\*(?::\d+)?\]|\*")
 
 

@@ -1,7 +1,9 @@
 """Persistent descriptor cache in SQLite.
 
-Keyed by molecule identity + QM settings token (which includes the descriptor code version),
-so a cache hit costs no QM and a changed method never reuses stale values. WAL journal and a
+Two tables: `descriptors`, keyed by molecule identity + QM settings token (which includes the
+descriptor code version), so a cache hit costs no QM and a changed method never reuses stale
+values; and `molecules`, keyed by the input text + parser/category version, so a warm lookup
+skips RDKit parsing and category matching too. WAL journal and a
 busy timeout make it safe for several processes writing at once; every write is one
 transaction, so a killed process leaves either the whole row or nothing.
 """
@@ -27,7 +29,17 @@ CREATE TABLE IF NOT EXISTS descriptors (
     seconds REAL NOT NULL,
     created_unix REAL NOT NULL,
     PRIMARY KEY (identity, settings_token)
-)
+);
+CREATE TABLE IF NOT EXISTS molecules (
+    input TEXT NOT NULL,
+    token TEXT NOT NULL,
+    smiles TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    is_polymer INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    categories_json TEXT NOT NULL,
+    PRIMARY KEY (input, token)
+);
 """
 
 
@@ -50,6 +62,23 @@ class CachedResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class MoleculeRecord:
+    """A parsed input as stored: standardised form (or the parse error) and its categories.
+
+    Attributes:
+        smiles, identity, is_polymer: The standardised molecule ("" / False when invalid).
+        error: Why the input is invalid, "" when valid.
+        categories: 0/1 values in `CATEGORY_NAMES` order (empty when invalid).
+    """
+
+    smiles: str
+    identity: str
+    is_polymer: bool
+    error: str
+    categories: tuple[int, ...]
+
+
 class DescriptorCache:
     """SQLite-backed descriptor store. Open one per process; it is cheap."""
 
@@ -59,7 +88,7 @@ class DescriptorCache:
         self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+        self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._conn.close()
@@ -70,38 +99,62 @@ class DescriptorCache:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get_many(self, identities: Sequence[str], settings_token: str) -> dict[str, CachedResult]:
-        """Look up many molecules at once; missing ones are absent from the result."""
-        found: dict[str, CachedResult] = {}
-        unique = list(dict.fromkeys(identities))
+    def get_descriptors(self, identities: Sequence[str], settings_token: str) -> dict[str, CachedResult]:
+        """QM outcomes of many molecules at once; missing ones are absent from the result."""
+        return {
+            identity: CachedResult(status, error, note, json.loads(values_json), seconds)
+            for identity, status, error, note, values_json, seconds in self._select(
+                "SELECT identity, status, error, note, values_json, seconds FROM descriptors "
+                "WHERE settings_token = ? AND identity IN ({marks})", settings_token, identities,
+            )
+        }
+
+    def put_descriptors(self, rows: Iterable[tuple[str, str, str, CachedResult]]) -> None:
+        """Store (identity, settings_token, smiles, result) rows in one transaction."""
+        self._insert(
+            "descriptors",
+            [
+                (identity, token, smiles, r.status, r.error, r.note, json.dumps(r.values), r.seconds, time.time())
+                for identity, token, smiles, r in rows
+            ],
+        )
+
+    def get_molecules(self, texts: Sequence[str], token: str) -> dict[str, MoleculeRecord]:
+        """Parsed inputs (standardised molecule or parse error, and categories) by input text."""
+        return {
+            text: MoleculeRecord(smiles, identity, bool(is_polymer), error, tuple(json.loads(categories)))
+            for text, smiles, identity, is_polymer, error, categories in self._select(
+                "SELECT input, smiles, identity, is_polymer, error, categories_json FROM molecules "
+                "WHERE token = ? AND input IN ({marks})", token, texts,
+            )
+        }
+
+    def put_molecules(self, rows: Iterable[tuple[str, str, MoleculeRecord]]) -> None:
+        """Store (input text, token, record) rows in one transaction."""
+        self._insert(
+            "molecules",
+            [
+                (text, token, r.smiles, r.identity, int(r.is_polymer), r.error, json.dumps(list(r.categories)))
+                for text, token, r in rows
+            ],
+        )
+
+    def _select(self, query: str, token: str, keys: Sequence[str]) -> Iterable[tuple]:
+        unique = list(dict.fromkeys(keys))
         chunk = 500  # stay below SQLite's bound-parameter limit
         for start in range(0, len(unique), chunk):
             part = unique[start : start + chunk]
-            marks = ",".join("?" * len(part))
-            rows = self._conn.execute(
-                f"SELECT identity, status, error, note, values_json, seconds FROM descriptors "
-                f"WHERE settings_token = ? AND identity IN ({marks})",
-                [settings_token, *part],
-            )
-            for identity, status, error, note, values_json, seconds in rows:
-                found[identity] = CachedResult(status, error, note, json.loads(values_json), seconds)
-        return found
+            yield from self._conn.execute(query.format(marks=",".join("?" * len(part))), [token, *part])
 
-    def put_many(self, rows: Iterable[tuple[str, str, str, CachedResult]]) -> None:
-        """Store (identity, settings_token, smiles, result) rows in one transaction."""
-        payload = [
-            (identity, token, smiles, r.status, r.error, r.note, json.dumps(r.values), r.seconds, time.time())
-            for identity, token, smiles, r in rows
-        ]
+    def _insert(self, table: str, payload: list[tuple]) -> None:
         if not payload:
             return
+        marks = ",".join("?" * len(payload[0]))
         for attempt in range(5):
             try:
                 with self._conn:  # BEGIN ... COMMIT, or ROLLBACK on error
                     self._conn.execute("BEGIN IMMEDIATE")
-                    self._conn.executemany(
-                        "INSERT OR REPLACE INTO descriptors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", payload
-                    )
+                    self._conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", payload)
                 return
             except sqlite3.OperationalError as exc:  # "database is locked" beyond the timeout
                 if "locked" not in str(exc) or attempt == 4:

@@ -235,6 +235,9 @@ POLYMER_CATEGORY_NAMES: tuple[str, ...] = (
     "side_group",
 )
 
+#: Bump when any category definition changes (invalidates cached categories).
+CATEGORY_VERSION = "1"
+
 #: Column names, in order.
 CATEGORY_NAMES: tuple[str, ...] = (*_COUNTERS, *POLYMER_CATEGORY_NAMES)
 

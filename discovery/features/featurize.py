@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from discovery.chem import Molecule, MoleculeError, parse_molecules
-from discovery.features.cache import CachedResult, DescriptorCache
-from discovery.features.categories import CATEGORY_NAMES, category_features
-from discovery.features.parallel import TaskFailure, run_isolated
+from discovery.chem.molecule import STANDARDISATION_VERSION
+from discovery.features.cache import CachedResult, DescriptorCache, MoleculeRecord
+from discovery.features.categories import CATEGORY_NAMES, CATEGORY_VERSION, category_features
+from discovery.features.parallel import TaskFailure, WorkerTask, run_isolated
 from discovery.features.qm import DescriptorCalculator, QMError, descriptor_names
 from discovery.features.settings import QMSettings
 
@@ -26,6 +27,8 @@ STATUS_OK = "ok"
 STATUS_INVALID = "invalid"  # the SMILES could not be used (parse / polymer rules)
 STATUS_FAILED = "failed"  # QM failed after retries (deterministic; cached)
 # "timeout", "crashed", "error" come from `TaskFailure.kind` (not cached: may be transient)
+
+_MOLECULE_TOKEN = f"chem{STANDARDISATION_VERSION}-categories{CATEGORY_VERSION}"
 
 META_COLUMNS = ("input", "smiles", "identity", "is_polymer")
 STATUS_COLUMNS = ("status", "error", "note")
@@ -47,13 +50,17 @@ def compute_descriptors(molecule: Molecule, settings: QMSettings) -> CachedResul
         return CachedResult(STATUS_FAILED, exc.reason, "", {}, time.perf_counter() - start)
 
 
-def _worker_task_factory(settings: QMSettings):
-    return partial(compute_descriptors, settings=settings)
+def qm_worker(config: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Worker-process entry (see `WorkerTask`): JSON molecule in, JSON `CachedResult` out."""
+    settings = QMSettings.from_mapping(config)
+    return lambda item: dataclasses.asdict(compute_descriptors(Molecule(**item), settings))
 
 
 def _as_outcome(value: Any) -> CachedResult:
     if isinstance(value, TaskFailure):
         return CachedResult(value.kind, value.reason, "", {}, 0.0)
+    if isinstance(value, dict):
+        return CachedResult(**value)
     return value
 
 
@@ -89,23 +96,23 @@ def featurize(
         settings = QMSettings.preset_named(settings)
     index = smiles.index if isinstance(smiles, pd.Series) else pd.RangeIndex(len(smiles))
     texts = list(smiles)
-    parsed = parse_molecules(texts)
 
-    # One QM job per distinct molecule identity.
-    unique: dict[str, Molecule] = {}
-    for item in parsed:
-        if isinstance(item, Molecule):
-            unique.setdefault(item.identity, item)
-
-    token = settings.cache_token()
     own_cache = False
     if isinstance(cache, str) and cache == "default":
         cache = default_cache_path()
     if isinstance(cache, (str, Path)):
         cache = DescriptorCache(cache)
         own_cache = True
+    token = settings.cache_token()
     try:
-        outcomes: dict[str, CachedResult] = cache.get_many(list(unique), token) if cache else {}
+        records = _parse(texts, cache)
+        # One QM job per distinct molecule identity.
+        unique: dict[str, Molecule] = {}
+        for text in texts:
+            record = records[_key(text)]
+            if not record.error:
+                unique.setdefault(record.identity, Molecule(text, record.smiles, record.identity, record.is_polymer))
+        outcomes: dict[str, CachedResult] = cache.get_descriptors(list(unique), token) if cache else {}
         # Transient failures are never stored, so every hit is final.
         hits = len(outcomes)
         todo = [m for identity, m in unique.items() if identity not in outcomes]
@@ -116,21 +123,19 @@ def featurize(
             cache.close()
 
     names = descriptor_names(settings)
+    invalid_categories = (-1,) * len(CATEGORY_NAMES)
     rows = []
-    for text, item in zip(texts, parsed, strict=True):
-        if isinstance(item, MoleculeError):
-            row = {"input": text, "smiles": "", "identity": "", "is_polymer": False}
-            row.update({n: np.nan for n in names})
-            row.update({c: -1 for c in CATEGORY_NAMES})
-            row.update({"status": STATUS_INVALID, "error": item.reason, "note": ""})
-        else:
-            outcome = outcomes[item.identity]
-            row = {"input": text, "smiles": item.smiles, "identity": item.identity, "is_polymer": item.is_polymer}
-            row.update({n: outcome.values.get(n, np.nan) if outcome.status == STATUS_OK else np.nan for n in names})
-            row.update(category_features(item))
-            row.update({"status": outcome.status, "error": outcome.error, "note": outcome.note})
-        rows.append(row)
-    frame = pd.DataFrame(rows, index=index, columns=[*META_COLUMNS, *names, *CATEGORY_NAMES, *STATUS_COLUMNS])
+    for text in texts:
+        record = records[_key(text)]
+        if record.error:
+            rows.append((text, "", "", False, *[np.nan] * len(names), *invalid_categories, STATUS_INVALID, record.error, ""))
+            continue
+        outcome = outcomes[record.identity]
+        ok = outcome.status == STATUS_OK
+        values = [outcome.values.get(n, np.nan) if ok else np.nan for n in names]
+        rows.append((text, record.smiles, record.identity, record.is_polymer, *values, *record.categories,
+                     outcome.status, outcome.error, outcome.note))
+    frame = pd.DataFrame.from_records(rows, index=index, columns=[*META_COLUMNS, *names, *CATEGORY_NAMES, *STATUS_COLUMNS])
     frame[list(CATEGORY_NAMES)] = frame[list(CATEGORY_NAMES)].astype("int8")
     frame.attrs["featurize"] = {
         "molecules": len(texts),
@@ -142,6 +147,29 @@ def featurize(
         "seconds": time.perf_counter() - started,
     }
     return frame
+
+
+def _key(text: Any) -> str:
+    return text if isinstance(text, str) else repr(text)
+
+
+def _parse(texts: list[Any], cache: DescriptorCache | None) -> dict[str, MoleculeRecord]:
+    """Standardise and categorise each distinct input once; cached by input text."""
+    distinct = list(dict.fromkeys(_key(t) for t in texts))
+    originals = {_key(t): t for t in texts}
+    records = cache.get_molecules(distinct, _MOLECULE_TOKEN) if cache else {}
+    new = [k for k in distinct if k not in records]
+    fresh: dict[str, MoleculeRecord] = {}
+    for key, item in zip(new, parse_molecules([originals[k] for k in new]), strict=True):
+        if isinstance(item, MoleculeError):
+            fresh[key] = MoleculeRecord("", "", False, item.reason, ())
+        else:
+            categories = tuple(category_features(item).values())
+            fresh[key] = MoleculeRecord(item.smiles, item.identity, item.is_polymer, "", categories)
+    if cache is not None:
+        cache.put_molecules((k, _MOLECULE_TOKEN, r) for k, r in fresh.items() if isinstance(originals[k], str))
+    records.update(fresh)
+    return records
 
 
 def _run_qm(
@@ -158,17 +186,17 @@ def _run_qm(
     def record(index: int, value: Any) -> None:
         outcome = _as_outcome(value)
         if cache is not None and outcome.status in (STATUS_OK, STATUS_FAILED):
-            cache.put_many([(todo[index].identity, token, todo[index].smiles, outcome)])
+            cache.put_descriptors([(todo[index].identity, token, todo[index].smiles, outcome)])
         bar.update(1)
 
     try:
         if dask_client is not None:
             results = _run_on_dask(todo, settings, dask_client, record)
         else:
-            workers = n_workers or os.cpu_count() or 1
+            task = WorkerTask(f"{__name__}:qm_worker", dataclasses.asdict(settings))
             results = run_isolated(
-                partial(_worker_task_factory, settings), todo,
-                n_workers=workers, timeout_s=settings.timeout_s, on_result=record,
+                task, [dataclasses.asdict(m) for m in todo],
+                n_workers=n_workers or os.cpu_count() or 1, timeout_s=settings.timeout_s, on_result=record,
             )
     finally:
         bar.close()

@@ -46,7 +46,7 @@ def run(n: int, workers: int) -> dict[str, object]:
                 token = settings.cache_token()
                 start = time.perf_counter()
                 for _ in range(20):
-                    cache.get_many(identities, token)
+                    cache.get_descriptors(identities, token)
                 lookup_s = (time.perf_counter() - start) / 20
             start = time.perf_counter()
             warm = featurize(molecules, settings, cache=cache_path, n_workers=workers, progress=False)
