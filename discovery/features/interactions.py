@@ -29,6 +29,10 @@ class InteractionFeatures:
         min_fraction: A category is kept only if both its 1s and its 0s make up at least this
             fraction of the training rows (default 0.1).
         standardize: Centre and scale descriptors with the training mean/std before interacting.
+        complement: Also emit the complement columns `c=0` and `d*c=0` (the paper's symmetric
+            design, right for PLS). Without them the coding is by reference (`d` and `d*c=1`
+            span the same functions) and the design has no exact linear dependencies, which
+            a Bayesian sampler needs.
 
     Fitted attributes: `descriptors_`, `categories_` (kept), `dropped_categories_`,
     `dropped_descriptors_` (constant in training), `mean_`, `scale_`, `feature_names_out_`.
@@ -40,6 +44,7 @@ class InteractionFeatures:
         categories: Sequence[str] | None = None,
         min_fraction: float = 0.1,
         standardize: bool = True,
+        complement: bool = True,
     ) -> None:
         if not 0.0 <= min_fraction < 0.5:
             raise ValueError("min_fraction must be in [0, 0.5)")
@@ -47,6 +52,7 @@ class InteractionFeatures:
         self.categories = None if categories is None else list(categories)
         self.min_fraction = min_fraction
         self.standardize = standardize
+        self.complement = complement
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any = None) -> InteractionFeatures:
@@ -76,12 +82,10 @@ class InteractionFeatures:
         return self
 
     def _names(self) -> list[str]:
+        levels = ("1", "0") if self.complement else ("1",)
         names = list(self.descriptors_)
-        for c in self.categories_:
-            names += [f"{c}=1", f"{c}=0"]
-        for d in self.descriptors_:
-            for c in self.categories_:
-                names += [f"{d}*{c}=1", f"{d}*{c}=0"]
+        names += [f"{c}={v}" for c in self.categories_ for v in levels]
+        names += [f"{d}*{c}={v}" for d in self.descriptors_ for c in self.categories_ for v in levels]
         return names
 
     # -- applying ----------------------------------------------------------------------------
@@ -93,12 +97,11 @@ class InteractionFeatures:
         n = len(X)
         blocks = [z]
         if self.categories_:
-            on = flags
-            off = 1.0 - flags
-            blocks.append(np.stack([on, off], axis=2).reshape(n, -1))
-            # (n, d, c, 2): descriptor d times category c present / absent
-            inter = z[:, :, None, None] * np.stack([on, off], axis=2)[:, None, :, :]
-            blocks.append(inter.reshape(n, -1))
+            # (n, c, levels): category present (and absent, with complements)
+            levels = np.stack([flags, 1.0 - flags], axis=2) if self.complement else flags[:, :, None]
+            blocks.append(levels.reshape(n, -1))
+            # (n, d, c, levels): descriptor d times each level of category c
+            blocks.append((z[:, :, None, None] * levels[:, None, :, :]).reshape(n, -1))
         return pd.DataFrame(np.hstack(blocks), index=X.index, columns=self.feature_names_out_)
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
@@ -114,6 +117,7 @@ class InteractionFeatures:
         return {
             "min_fraction": self.min_fraction,
             "standardize": self.standardize,
+            "complement": self.complement,
             "descriptors": self.descriptors_,
             "categories": self.categories_,
             "dropped_descriptors": self.dropped_descriptors_,
@@ -124,7 +128,7 @@ class InteractionFeatures:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InteractionFeatures:
-        obj = cls(data["descriptors"], data["categories"], data["min_fraction"], data["standardize"])
+        obj = cls(data["descriptors"], data["categories"], data["min_fraction"], data["standardize"], data["complement"])
         obj.descriptors_ = list(data["descriptors"])
         obj.categories_ = list(data["categories"])
         obj.dropped_descriptors_ = list(data["dropped_descriptors"])

@@ -1,0 +1,350 @@
+"""BayesianILR: the interaction linear model in PyMC with regularised-horseshoe priors.
+
+Design matrix: `InteractionFeatures` (standardised QM descriptors, their products with chemical
+category indicators and the indicators themselves), each column then standardised on the
+training rows. Target standardised too. The model (Piironen & Vehtari 2017, regularised
+horseshoe), with two groups of terms under separate global scales, because interaction terms
+are many and most should vanish:
+
+    y_i ~ Normal(α + Σ_j x_ij β_j, σ)      (or Student-t with ν degrees of freedom)
+    β_j = z_j · τ_g(j) · λ̃_j,  z_j ~ N(0, 1)              (non-centred)
+    λ̃_j² = c² λ_j² / (c² + τ_g² λ_j²),  λ_j ~ HalfCauchy(1)
+    τ_g ~ HalfStudentT(ν=1, scale = p0_g / (P_g − p0_g) · σ / √n)
+    c² ~ InvGamma(ν_slab / 2, ν_slab · s_slab² / 2)
+
+`p0_g` is the prior guess of how many terms of group g matter. Predictions carry the posterior
+draws of the latent property and of a new observation, in target units.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from discovery import __version__
+from discovery.features.interactions import InteractionFeatures
+from discovery.model.base import Prediction, check_training_data
+
+log = logging.getLogger(__name__)
+
+
+class ModelDiagnosticsWarning(UserWarning):
+    """The sampler's diagnostics say the posterior may not be trustworthy."""
+
+
+@dataclass(frozen=True)
+class HorseshoePrior:
+    """Prior settings (see module docstring); `conf/model/bayes_ilr.yaml` mirrors them."""
+
+    expected_main_terms: float = 5.0
+    expected_interaction_terms: float = 10.0
+    slab_scale: float = 2.0
+    slab_df: float = 4.0
+    intercept_scale: float = 2.0
+    noise_scale: float = 1.0
+    likelihood: str = "normal"  # or "student_t"
+    student_t_nu: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.likelihood not in ("normal", "student_t"):
+            raise ValueError(f"likelihood must be 'normal' or 'student_t', got {self.likelihood!r}")
+        if self.expected_main_terms <= 0 or self.expected_interaction_terms <= 0:
+            raise ValueError("expected numbers of relevant terms must be positive")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How the posterior is computed: NUTS via nutpie (default) or PyMC, or ADVI (fast, approximate)."""
+
+    method: str = "nutpie"  # "nutpie" | "pymc" | "advi"
+    draws: int = 500
+    tune: int = 500
+    chains: int = 2
+    target_accept: float = 0.95
+    advi_iterations: int = 30000
+    max_rhat: float = 1.05
+    min_ess_bulk: float = 100.0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("nutpie", "pymc", "advi"):
+            raise ValueError(f"sampler method must be 'nutpie', 'pymc' or 'advi', got {self.method!r}")
+
+
+class BayesianILR:
+    """Bayesian interaction linear regression (scikit-learn style).
+
+    Args:
+        descriptors, categories, min_fraction: passed to `InteractionFeatures` (None: all known
+            QM descriptors / categories present in X).
+        prior: `HorseshoePrior` fields as a dict or the dataclass.
+        sampler: `SamplerSettings` fields as a dict or the dataclass.
+        seed: Seed of the sampler and of predictive noise draws.
+
+    Fitted attributes: `features_` (InteractionFeatures), `columns_` (design column names),
+    `draws_` (dict of posterior draws: alpha (S,), beta (S, P), sigma (S,)), `diagnostics_`,
+    `fit_seconds_`, `idata_` (ArviZ InferenceData of the fit).
+    """
+
+    def __init__(
+        self,
+        descriptors: list[str] | None = None,
+        categories: list[str] | None = None,
+        min_fraction: float = 0.1,
+        prior: HorseshoePrior | dict[str, Any] | None = None,
+        sampler: SamplerSettings | dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.descriptors = descriptors
+        self.categories = categories
+        self.min_fraction = min_fraction
+        self.prior = prior if isinstance(prior, HorseshoePrior) else HorseshoePrior(**(prior or {}))
+        self.sampler = sampler if isinstance(sampler, SamplerSettings) else SamplerSettings(**(sampler or {}))
+        self.seed = seed
+
+    # -- design matrix ------------------------------------------------------------------------
+    def _design(self, X: pd.DataFrame) -> np.ndarray:
+        Z = self.features_.transform(X).to_numpy()
+        return (Z - self.x_mean_) / self.x_scale_
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> BayesianILR:
+        y = check_training_data(X, y)
+        start = time.perf_counter()
+        self.features_ = InteractionFeatures(self.descriptors, self.categories, self.min_fraction, complement=False).fit(X)
+        Z = self.features_.transform(X).to_numpy()
+        std = Z.std(axis=0)
+        keep = std > 1e-9  # e.g. an interaction that is all zero in training
+        self.columns_ = [c for c, k in zip(self.features_.feature_names_out_, keep) if k]
+        self.x_mean_ = Z.mean(axis=0)[keep]
+        self.x_scale_ = std[keep]
+        self._keep = keep
+        Zs = (Z[:, keep] - self.x_mean_) / self.x_scale_
+        self.y_mean_ = float(y.mean())
+        self.y_scale_ = float(y.std())
+        ys = (y - self.y_mean_) / self.y_scale_
+        n_main = sum(1 for c in self.columns_ if c in self.features_.descriptors_)
+        self.n_main_ = n_main
+
+        model = self._build(Zs, ys, n_main)
+        self.idata_ = self._sample(model)
+        posterior = self.idata_.posterior
+        self.draws_ = {
+            "alpha": posterior["alpha"].values.reshape(-1),
+            "beta": posterior["beta"].values.reshape(-1, Zs.shape[1]),
+            "sigma": posterior["sigma"].values.reshape(-1),
+        }
+        self.diagnostics_ = self._diagnose()
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _build(self, Zs: np.ndarray, ys: np.ndarray, n_main: int):
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        p = self.prior
+        n, P = Zs.shape
+        n_inter = P - n_main
+        groups = np.r_[np.zeros(n_main, dtype=int), np.ones(n_inter, dtype=int)]
+        p0 = np.array([min(p.expected_main_terms, max(n_main - 1, 0.5)), min(p.expected_interaction_terms, max(n_inter - 1, 0.5))])
+        sizes = np.array([max(n_main, 1), max(n_inter, 1)])
+        tau0 = p0 / np.maximum(sizes - p0, 1.0) / np.sqrt(n)
+        with pm.Model() as model:
+            alpha = pm.Normal("alpha", 0.0, p.intercept_scale)
+            sigma = pm.HalfNormal("sigma", p.noise_scale)
+            tau = pm.HalfStudentT("tau", nu=1, sigma=tau0 * sigma, shape=2)
+            # λ ~ HalfCauchy(1) as N⁺(0,1)·sqrt(InvGamma(½,½)): same prior, gentler geometry for NUTS
+            lam_a = pm.HalfNormal("lam_a", 1.0, shape=P)
+            lam_b = pm.InverseGamma("lam_b", alpha=0.5, beta=0.5, shape=P)
+            lam = lam_a * pt.sqrt(lam_b)
+            c2 = pm.InverseGamma("c2", alpha=p.slab_df / 2, beta=p.slab_df * p.slab_scale**2 / 2)
+            tau_j = tau[groups]
+            lam_tilde = pt.sqrt(c2 * lam**2 / (c2 + tau_j**2 * lam**2))
+            z = pm.Normal("z", 0.0, 1.0, shape=P)
+            beta = pm.Deterministic("beta", z * tau_j * lam_tilde)
+            mu = alpha + pt.dot(Zs, beta)
+            if p.likelihood == "normal":
+                pm.Normal("y", mu=mu, sigma=sigma, observed=ys)
+            else:
+                pm.StudentT("y", nu=p.student_t_nu, mu=mu, sigma=sigma, observed=ys)
+        return model
+
+    def _sample(self, model):
+        import pymc as pm
+
+        s = self.sampler
+        if s.method == "nutpie":
+            try:
+                import nutpie
+            except ImportError:  # fall back to PyMC's own NUTS
+                log.warning("nutpie is not installed; using PyMC's NUTS")
+            else:
+                compiled = nutpie.compile_pymc_model(model)
+                return nutpie.sample(
+                    compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=self.seed,
+                    progress_bar=False, target_accept=s.target_accept,
+                )
+        with model:
+            if s.method == "advi":
+                approx = pm.fit(n=s.advi_iterations, method="advi", random_seed=self.seed, progressbar=False)
+                return approx.sample(s.draws * s.chains, random_seed=self.seed)
+            return pm.sample(
+                draws=s.draws, tune=s.tune, chains=s.chains, cores=1, random_seed=self.seed,
+                target_accept=s.target_accept, progressbar=False, compute_convergence_checks=False,
+            )
+
+    def _diagnose(self) -> dict[str, Any]:
+        import arviz as az
+
+        s = self.sampler
+        if s.method == "advi":
+            return {"method": "advi", "divergences": 0, "max_rhat": float("nan"), "min_ess_bulk": float("nan"), "warnings": []}
+        posterior = self.idata_.posterior[["alpha", "sigma", "tau", "beta"]]
+        rhat = az.rhat(posterior)
+        ess = az.ess(posterior, method="bulk")
+        max_rhat = float(max(np.nanmax(rhat[v].values) for v in rhat.data_vars))
+        min_ess = float(min(np.nanmin(ess[v].values) for v in ess.data_vars))
+        divergences = int(self.idata_.sample_stats["diverging"].values.sum())
+        n_draws = int(self.idata_.sample_stats["diverging"].size)
+        messages = []
+        if divergences > 0.01 * n_draws:
+            messages.append(
+                f"{divergences} of {n_draws} NUTS transitions diverged: parts of the posterior were not "
+                f"explored; raise sampler.target_accept (now {s.target_accept}) and treat intervals with care"
+            )
+        if max_rhat > s.max_rhat:
+            messages.append(f"chains disagree (max R-hat {max_rhat:.3f} > {s.max_rhat}): run longer (sampler.draws/tune)")
+        if min_ess < s.min_ess_bulk:
+            messages.append(f"few effective draws (min bulk ESS {min_ess:.0f} < {s.min_ess_bulk:.0f}): intervals are noisy")
+        for message in messages:
+            warnings.warn(message, ModelDiagnosticsWarning, stacklevel=3)
+        return {
+            "method": s.method, "divergences": divergences, "n_draws": n_draws,
+            "max_rhat": max_rhat, "min_ess_bulk": min_ess, "warnings": messages,
+        }
+
+    # -- prediction ---------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "draws_"):
+            raise RuntimeError("BayesianILR is not fitted; call fit() first")
+
+    def predict(self, X: pd.DataFrame) -> Prediction:
+        """Posterior predictive for the rows of X; draws have shape (n_draws, n_rows)."""
+        self._check_fitted()
+        Z = self.features_.transform(X).to_numpy()[:, self._keep]
+        Zs = (Z - self.x_mean_) / self.x_scale_
+        d = self.draws_
+        latent_s = d["alpha"][:, None] + d["beta"] @ Zs.T
+        rng = np.random.default_rng(self.seed)
+        noise = rng.standard_normal(latent_s.shape) if self.prior.likelihood == "normal" else rng.standard_t(self.prior.student_t_nu, latent_s.shape)
+        observed_s = latent_s + d["sigma"][:, None] * noise
+        latent = latent_s * self.y_scale_ + self.y_mean_
+        observed = observed_s * self.y_scale_ + self.y_mean_
+        return Prediction(
+            mean=latent.mean(axis=0), std=observed.std(axis=0), latent_std=latent.std(axis=0),
+            latent_draws=latent, observation_draws=observed,
+        )
+
+    def coefficients(self, level: float = 0.9) -> pd.DataFrame:
+        """Terms with posterior mean and central interval of their effect, in target units per
+        one standard deviation of the term (training rows), strongest first."""
+        self._check_fitted()
+        beta = self.draws_["beta"] * self.y_scale_
+        lo, hi = np.quantile(beta, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        table = pd.DataFrame({
+            "term": self.columns_,
+            "label": [readable_term(c) for c in self.columns_],
+            "mean": beta.mean(axis=0),
+            f"lower_{int(round(100 * (1 - level) / 2))}": lo,
+            f"upper_{int(round(100 * (1 + level) / 2))}": hi,
+        })
+        table["excludes_zero"] = (lo > 0) | (hi < 0)
+        return table.reindex(table["mean"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+    # -- persistence: NetCDF posterior + JSON sidecar, no pickle --------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write `posterior.nc` (ArviZ NetCDF of alpha, beta, sigma) and `model.json`."""
+        import arviz as az
+
+        self._check_fitted()
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        draws = {k: v[None, ...] for k, v in self.draws_.items()}  # one "chain" of all draws
+        idata = az.from_dict(posterior=draws)
+        tmp = out / "posterior.nc.tmp"
+        idata.to_netcdf(str(tmp))
+        tmp.replace(out / "posterior.nc")
+        sidecar = {
+            "format": "discovery.BayesianILR", "version": __version__,
+            "config": {
+                "descriptors": self.descriptors, "categories": self.categories, "min_fraction": self.min_fraction,
+                "prior": asdict(self.prior), "sampler": asdict(self.sampler), "seed": self.seed,
+            },
+            "features": self.features_.to_dict(), "keep": [bool(k) for k in self._keep], "columns": self.columns_,
+            "x_mean": self.x_mean_.tolist(), "x_scale": self.x_scale_.tolist(),
+            "y_mean": self.y_mean_, "y_scale": self.y_scale_, "n_main": self.n_main_,
+            "diagnostics": self.diagnostics_, "fit_seconds": self.fit_seconds_,
+        }
+        tmp = out / "model.json.tmp"
+        tmp.write_text(json.dumps(sidecar, indent=1))
+        tmp.replace(out / "model.json")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> BayesianILR:
+        import arviz as az
+
+        path = Path(directory)
+        sidecar = json.loads((path / "model.json").read_text())
+        if sidecar.get("format") != "discovery.BayesianILR":
+            raise ValueError(f"{path / 'model.json'} is not a saved BayesianILR")
+        config = sidecar["config"]
+        model = cls(
+            descriptors=config["descriptors"], categories=config["categories"], min_fraction=config["min_fraction"],
+            prior=HorseshoePrior(**config["prior"]), sampler=SamplerSettings(**config["sampler"]), seed=config["seed"],
+        )
+        model.features_ = InteractionFeatures.from_dict(sidecar["features"])
+        model._keep = np.array(sidecar["keep"], dtype=bool)
+        model.columns_ = sidecar["columns"]
+        model.x_mean_ = np.array(sidecar["x_mean"])
+        model.x_scale_ = np.array(sidecar["x_scale"])
+        model.y_mean_ = sidecar["y_mean"]
+        model.y_scale_ = sidecar["y_scale"]
+        model.n_main_ = sidecar["n_main"]
+        model.diagnostics_ = sidecar["diagnostics"]
+        model.fit_seconds_ = sidecar["fit_seconds"]
+        posterior = az.from_netcdf(str(path / "posterior.nc")).posterior
+        model.draws_ = {k: posterior[k].values[0] for k in ("alpha", "beta", "sigma")}
+        return model
+
+
+def readable_term(term: str) -> str:
+    """`polarizability_per_volume*aromatic_ring=1` -> "polarizability per volume × aromatic ring";
+    `has_N=0` -> "no N"; units are dropped from the label."""
+    units = ("_g_mol", "_ev", "_au", "_a3", "_a", "_debye", "_ghz", "_e", "_kcal_mol")
+
+    def descriptor(name: str) -> str:
+        for unit in units:
+            if name.endswith(unit):
+                name = name[: -len(unit)]
+                break
+        return name.replace("_", " ")
+
+    def category(name: str) -> str:
+        cat, _, value = name.partition("=")
+        cat = cat.replace("has_", "").replace("_", " ")
+        return cat if value == "1" else f"no {cat}"
+
+    if "*" in term:
+        left, right = term.split("*", 1)
+        return f"{descriptor(left)} × {category(right)}"
+    if "=" in term:
+        return category(term)
+    return descriptor(term)

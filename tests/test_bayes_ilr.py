@@ -1,0 +1,114 @@
+"""BayesianILR with real PyMC/nutpie sampling on small synthetic problems."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discovery.model import make_model
+from discovery.model.bayes_ilr import BayesianILR, readable_term
+
+CATEGORIES = ["aromatic_ring", "has_N", "has_O", "halogen"]
+
+
+def _table(n, seed):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "polarizability_au": rng.normal(50, 10, n),
+        "homo_ev": rng.normal(-10, 1, n),
+        "dipole_debye": rng.gamma(2.0, 1.0, n),
+        "volume_a3": rng.normal(100, 20, n),
+        **{c: rng.integers(0, 2, n) for c in CATEGORIES},
+    })
+    z = (X["polarizability_au"] - 50) / 10
+    # sparse truth: two main effects and one interaction
+    f = 3.0 * z + 2.0 * z * X["aromatic_ring"] - 1.5 * (X["homo_ev"] + 10)
+    return X, f.to_numpy()
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, f = _table(120, seed=0)
+    y = f + np.random.default_rng(1).normal(0, 0.3, len(f))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BayesianILR(seed=3, sampler={"draws": 400, "tune": 600}).fit(X, y)
+    return model, X, y
+
+
+def test_recovers_known_sparse_coefficients(fitted):
+    model, _, _ = fitted
+    table = model.coefficients().set_index("term")
+    strong = {"polarizability_au", "polarizability_au*aromatic_ring=1", "homo_ev"}
+    assert set(table.index[:3]) == strong
+    assert table.loc[list(strong), "excludes_zero"].all()
+    # the rest shrink towards zero: none of the null terms is confidently non-zero
+    null = table.drop(index=list(strong))
+    assert null["excludes_zero"].sum() <= 1
+    assert null["mean"].abs().max() < 0.5
+    # the interaction effect per SD is about 2 * SD(z * aromatic) in target units
+    assert table.loc["homo_ev", "mean"] < 0
+
+
+def test_intervals_cover_at_the_nominal_rate(fitted):
+    model, _, _ = fitted
+    X_new, f_new = _table(400, seed=5)
+    y_new = f_new + np.random.default_rng(6).normal(0, 0.3, len(f_new))
+    prediction = model.predict(X_new)
+    lower, upper = prediction.interval(0.9)
+    coverage = np.mean((y_new >= lower) & (y_new <= upper))
+    assert 0.82 <= coverage <= 0.97
+    assert prediction.latent_draws.shape == (model.draws_["beta"].shape[0], 400)
+    assert (prediction.std > prediction.latent_std).all()
+    assert np.sqrt(np.mean((prediction.mean - f_new) ** 2)) < 0.3
+
+
+def test_uncertainty_grows_outside_the_training_range(fitted):
+    model, X, _ = fitted
+    far = X.iloc[:20].copy()
+    far["polarizability_au"] += 60  # six training SDs beyond the data
+    near = model.predict(X.iloc[:20]).latent_std.mean()
+    assert model.predict(far).latent_std.mean() > 2 * near
+
+
+def test_save_load_round_trips_predictions_exactly(fitted, tmp_path):
+    model, X, _ = fitted
+    model.save(tmp_path / "fit")
+    loaded = BayesianILR.load(tmp_path / "fit")
+    a, b = model.predict(X), loaded.predict(X)
+    np.testing.assert_array_equal(a.latent_draws, b.latent_draws)
+    np.testing.assert_array_equal(a.observation_draws, b.observation_draws)
+    assert sorted(p.name for p in (tmp_path / "fit").iterdir()) == ["model.json", "posterior.nc"]
+
+
+def test_diagnostics_are_computed(fitted):
+    model, _, _ = fitted
+    d = model.diagnostics_
+    assert d["method"] == "nutpie"
+    assert {"divergences", "max_rhat", "min_ess_bulk", "warnings"} <= set(d)
+    assert d["max_rhat"] < 1.1
+
+
+def test_bad_inputs_give_clear_errors():
+    X, f = _table(30, seed=0)
+    model = BayesianILR()
+    with pytest.raises(ValueError, match="at least 5"):
+        model.fit(X.iloc[:4], f[:4])
+    with pytest.raises(ValueError, match="constant"):
+        model.fit(X, np.full(len(X), 2.0))
+    bad = X.copy()
+    bad.loc[3, "homo_ev"] = np.nan
+    with pytest.raises(ValueError, match="non-finite descriptor"):
+        model.fit(bad, f)
+    with pytest.raises(ValueError, match="non-finite values"):
+        model.fit(X, np.where(np.arange(len(f)) == 2, np.nan, f))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict(X)
+
+
+def test_registry_and_readable_names():
+    assert isinstance(make_model("bayes_ilr", seed=1), BayesianILR)
+    assert readable_term("polarizability_per_volume*aromatic_ring=1") == "polarizability per volume × aromatic ring"
+    assert readable_term("has_N=0") == "no N"
+    assert readable_term("homo_ev") == "homo"
