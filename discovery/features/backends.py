@@ -22,6 +22,10 @@ class SCFError(RuntimeError):
 class SCFResult:
     """Result of one GFN2-xTB single point.
 
+    Only `energy_hartree`, `dipole_au` and `restart` are always filled; the orbital, charge,
+    bond-order and quadrupole arrays are read from the engine only when `singlepoint` is asked
+    for them (`full_output=True`), which saves time on the many auxiliary SCFs.
+
     Attributes:
         energy_hartree: Total energy (Eh).
         orbital_energies_hartree: Orbital energies, shape (n_orbitals,).
@@ -36,12 +40,12 @@ class SCFResult:
     """
 
     energy_hartree: float
-    orbital_energies_hartree: np.ndarray
-    occupations: np.ndarray
-    charges_e: np.ndarray
-    bond_orders: np.ndarray
     dipole_au: np.ndarray
-    quadrupole_au: np.ndarray | None
+    orbital_energies_hartree: np.ndarray | None = None
+    occupations: np.ndarray | None = None
+    charges_e: np.ndarray | None = None
+    bond_orders: np.ndarray | None = None
+    quadrupole_au: np.ndarray | None = None
     restart: Any = field(default=None, repr=False, compare=False)
 
 
@@ -62,6 +66,7 @@ class QMBackend(Protocol):
         electronic_temperature_k: float = 300.0,
         max_iterations: int = 250,
         guess: SCFResult | None = None,
+        full_output: bool = True,
     ) -> SCFResult:
         """One SCF. `field_au` is a uniform electric field in Eh/(e·Bohr); `solvent` an ALPB name;
         `guess` a converged result of the same atoms and charge to start from (fewer iterations)."""
@@ -124,6 +129,7 @@ class TBLiteBackend:
         electronic_temperature_k: float = 300.0,
         max_iterations: int = 250,
         guess: SCFResult | None = None,
+        full_output: bool = True,
     ) -> SCFResult:
         from tblite import library
         from tblite.exceptions import TBLiteRuntimeError, TBLiteValueError
@@ -141,13 +147,18 @@ class TBLiteBackend:
             if solvent is not None:
                 calc.add("alpb-solvation", solvent)
             res = calc.singlepoint(guess.restart, copy=True) if guess is not None and guess.restart is not None else calc.singlepoint()
+            energy, dipole = float(res.get("energy")), np.asarray(res.get("dipole"), float)
+            if not full_output:
+                return SCFResult(energy_hartree=energy, dipole_au=dipole, restart=res)
+            orbital_energies = np.asarray(res.get("orbital-energies"), float)
             return SCFResult(
-                energy_hartree=float(res.get("energy")),
-                orbital_energies_hartree=np.asarray(res.get("orbital-energies"), float),
-                occupations=np.asarray(res.get("orbital-occupations"), float).reshape(-1, np.asarray(res.get("orbital-energies")).size).sum(axis=0),
+                energy_hartree=energy,
+                dipole_au=dipole,
+                orbital_energies_hartree=orbital_energies,
+                # summed over spin channels
+                occupations=np.asarray(res.get("orbital-occupations"), float).reshape(-1, orbital_energies.size).sum(axis=0),
                 charges_e=np.asarray(res.get("charges"), float),
                 bond_orders=np.asarray(res.get("bond-orders"), float).reshape(len(numbers), len(numbers), -1).sum(axis=2),
-                dipole_au=np.asarray(res.get("dipole"), float),
                 quadrupole_au=np.asarray(res.get("quadrupole"), float),
                 restart=res,
             )
@@ -206,6 +217,7 @@ class XTBBackend:
         electronic_temperature_k: float = 300.0,
         max_iterations: int = 250,
         guess: SCFResult | None = None,
+        full_output: bool = True,
     ) -> SCFResult:
         from xtb.interface import Calculator, Param, XTBException, _ffi, _lib
         from xtb.libxtb import VERBOSITY_MUTED
@@ -214,6 +226,7 @@ class XTBBackend:
             return self._tblite.singlepoint(
                 numbers, positions_bohr, charge=charge, uhf=uhf, solvent=solvent, field_au=field_au,
                 electronic_temperature_k=electronic_temperature_k, max_iterations=max_iterations,
+                full_output=full_output,
             )  # no guess: the result objects of the two engines are not interchangeable
         try:
             calc = Calculator(Param.GFN2xTB, np.asarray(numbers), np.asarray(positions_bohr, float), charge=float(charge), uhf=int(uhf))
@@ -236,15 +249,17 @@ class XTBBackend:
                 )
             restart = guess.restart if guess is not None and type(guess.restart).__module__.startswith("xtb") else None
             res = calc.singlepoint(restart, copy=True) if restart is not None else calc.singlepoint()
+            energy, dipole = float(res.get_energy()), np.asarray(res.get_dipole(), float)
+            if not full_output:
+                return SCFResult(energy_hartree=energy, dipole_au=dipole, restart=res)
             n = len(numbers)
             return SCFResult(
-                energy_hartree=float(res.get_energy()),
+                energy_hartree=energy,
+                dipole_au=dipole,
                 orbital_energies_hartree=np.asarray(res.get_orbital_eigenvalues(), float),
                 occupations=np.asarray(res.get_orbital_occupations(), float),
                 charges_e=np.asarray(res.get_charges(), float),
                 bond_orders=np.asarray(res.get_bond_orders(), float).reshape(n, n),
-                dipole_au=np.asarray(res.get_dipole(), float),
-                quadrupole_au=None,
                 restart=res,
             )
         except XTBException as exc:

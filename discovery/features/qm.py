@@ -281,10 +281,10 @@ class DescriptorCalculator:
             return {k: float(values[k]) for k in self.names}, note
         raise QMError("SCF failed on every retry: " + " | ".join(failures))
 
-    def _scf(self, numbers, positions, temperature, **kwargs) -> SCFResult:
+    def _scf(self, numbers, positions, temperature, full_output: bool = False, **kwargs) -> SCFResult:
         return self.backend.singlepoint(
             numbers, positions, electronic_temperature_k=temperature,
-            max_iterations=self.settings.max_scf_iterations, **kwargs,
+            max_iterations=self.settings.max_scf_iterations, full_output=full_output, **kwargs,
         )
 
     def _compute_on(self, molh: Chem.Mol, conformer: Conformer, temperature: float, n_units: int) -> tuple[dict[str, float], str]:
@@ -304,7 +304,7 @@ class DescriptorCalculator:
             if not converged:
                 note = f"geometry optimisation stopped at {s.opt_max_steps} steps before convergence"
 
-        gas = self._scf(numbers, positions, temperature, charge=charge, uhf=uhf)
+        gas = self._scf(numbers, positions, temperature, full_output=True, charge=charge, uhf=uhf)
         homo, lumo = _frontier_orbitals(gas)
         cation = self._scf(numbers, positions, temperature, charge=charge + 1, uhf=1 - uhf)
         anion = self._scf(numbers, positions, temperature, charge=charge - 1, uhf=1 - uhf)
