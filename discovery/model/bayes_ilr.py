@@ -65,10 +65,11 @@ class SamplerSettings:
     """How the posterior is computed: NUTS via nutpie (default) or PyMC, or ADVI (fast, approximate)."""
 
     method: str = "nutpie"  # "nutpie" | "pymc" | "advi"
-    draws: int = 500
-    tune: int = 500
+    draws: int = 1000
+    tune: int = 1000
     chains: int = 2
     target_accept: float = 0.95
+    low_rank_mass_matrix: bool = False
     advi_iterations: int = 30000
     max_rhat: float = 1.05
     min_ess_bulk: float = 100.0
@@ -190,6 +191,7 @@ class BayesianILR:
                 return nutpie.sample(
                     compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=self.seed,
                     progress_bar=False, target_accept=s.target_accept,
+                    low_rank_modified_mass_matrix=s.low_rank_mass_matrix,
                 )
         with model:
             if s.method == "advi":
