@@ -17,9 +17,9 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from discovery.features import QMSettings, featurize
+from discovery.paths import resolve_input_file
 
 log = logging.getLogger("discovery.run")
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -45,23 +45,11 @@ class CampaignSpec:
             raise ValueError(f"campaign.direction must be 'max' or 'min', got {data['direction']!r}")
         return cls(
             name=str(data["name"]),
-            seed_data=_resolve_data_path(str(data["seed_data"])),
+            seed_data=resolve_input_file(str(data["seed_data"]), "campaign data file"),
             smiles_column=str(data["smiles_column"]),
             target_column=str(data["target_column"]),
             direction=str(data["direction"]),
         )
-
-
-def _resolve_data_path(path: str) -> Path:
-    """Relative paths: the working directory first, then the project checkout (shipped campaigns)."""
-    candidate = Path(path)
-    if candidate.is_absolute():
-        found = candidate
-    else:
-        found = next((p for p in (Path.cwd() / candidate, _PROJECT_ROOT / candidate) if p.exists()), Path.cwd() / candidate)
-    if not found.exists():
-        raise FileNotFoundError(f"campaign data file not found: {path}")
-    return found
 
 
 def run(cfg: DictConfig) -> Path:

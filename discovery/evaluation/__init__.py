@@ -56,6 +56,7 @@ from discovery.features.featurize import META_COLUMNS, STATUS_COLUMNS, STATUS_IN
 from discovery.features.fingerprints import morgan_fingerprints
 from discovery.features.qm import DESCRIPTORS
 from discovery.model import MODELS, make_model
+from discovery.paths import resolve_input_file
 
 log = logging.getLogger("discovery.evaluation")
 
@@ -90,7 +91,6 @@ STATUS_MISSING_DESCRIPTOR = "missing_descriptor"
 #: Drop reason for rows without a target value.
 REASON_MISSING_TARGET = "missing_target"
 
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,24 +98,12 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 # --------------------------------------------------------------------------------------------
 
 
-def _resolve_path(path: str | Path) -> Path:
-    """Relative paths: the working directory first, then the project checkout."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute():
-        found = candidate
-    else:
-        found = next((p for p in (Path.cwd() / candidate, _PROJECT_ROOT / candidate) if p.exists()), Path.cwd() / candidate)
-    if not found.is_file():
-        raise FileNotFoundError(f"dataset file not found: {path}")
-    return found
-
-
 def load_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     """The dataset as a DataFrame indexed 0..n-1 by row position (CSV; .tsv and .parquet too)."""
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
     else:
-        path = _resolve_path(source)
+        path = resolve_input_file(source, "dataset file")
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
@@ -324,7 +312,7 @@ def prepare_dataset(
         ValueError: missing columns, non-numeric target/descriptor values, no usable rows.
     """
     raw = load_table(source)
-    source_name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(_resolve_path(source))
+    source_name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(resolve_input_file(source, "dataset file"))
     _require(raw, [smiles_col, target_col], "dataset")
     target = _numeric(raw, target_col, "target")
     has_target = target.notna()

@@ -60,7 +60,7 @@ class InteractionFeatures:
         categories = self.categories if self.categories is not None else [c for c in CATEGORY_NAMES if c in X.columns]
         if not descriptors:
             raise ValueError("no descriptor columns found; pass `descriptors=`")
-        values = self._descriptor_values(X, descriptors)
+        values = descriptor_matrix(X, descriptors)
         flags = self._category_values(X, categories)
         n = len(X)
         if n < 2:
@@ -92,7 +92,7 @@ class InteractionFeatures:
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Design matrix, shape (n_rows, len(feature_names_out_)), float64, indexed like X."""
         self._check_fitted()
-        z = (self._descriptor_values(X, self.descriptors_) - self.mean_) / self.scale_
+        z = (descriptor_matrix(X, self.descriptors_) - self.mean_) / self.scale_
         flags = self._category_values(X, self.categories_)
         n = len(X)
         blocks = [z]
@@ -144,22 +144,6 @@ class InteractionFeatures:
             raise RuntimeError("InteractionFeatures is not fitted; call fit() first")
 
     @staticmethod
-    def _descriptor_values(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
-        missing = [c for c in columns if c not in X.columns]
-        if missing:
-            raise ValueError(f"missing descriptor column(s): {', '.join(missing)}")
-        values = X[columns].to_numpy(dtype=float)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            rows = list(X.index[bad.any(axis=1)][:10])
-            cols = [columns[j] for j in np.where(bad.any(axis=0))[0]]
-            raise ValueError(
-                f"non-finite descriptor values in {int(bad.any(axis=1).sum())} row(s) (first: {rows}) "
-                f"and column(s) {cols}; drop rows whose featurize status is not 'ok'"
-            )
-        return values
-
-    @staticmethod
     def _category_values(X: pd.DataFrame, columns: list[str]) -> np.ndarray:
         missing = [c for c in columns if c not in X.columns]
         if missing:
@@ -168,3 +152,25 @@ class InteractionFeatures:
         if flags.size and not np.isin(flags, (0.0, 1.0)).all():
             raise ValueError("category columns must be 0/1 (invalid molecules carry -1: drop them)")
         return flags
+
+
+def descriptor_matrix(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Descriptor values, shape (n, len(columns)), float64.
+
+    Raises:
+        ValueError: for missing columns, or non-finite values (naming the rows and columns).
+    """
+    columns = list(columns)
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise ValueError(f"missing descriptor column(s): {', '.join(missing)}")
+    values = X[columns].to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = list(X.index[bad.any(axis=1)][:10])
+        cols = [columns[j] for j in np.where(bad.any(axis=0))[0]]
+        raise ValueError(
+            f"non-finite descriptor values in {int(bad.any(axis=1).sum())} row(s) (first: {rows}) "
+            f"and column(s) {cols}; drop rows whose featurize status is not 'ok'"
+        )
+    return values

@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from discovery.features.categories import CATEGORY_NAMES
 from discovery.features.fingerprints import morgan_fingerprints
-from discovery.features.interactions import InteractionFeatures
+from discovery.features.interactions import InteractionFeatures, descriptor_matrix
 from discovery.features.qm import DESCRIPTORS
 from discovery.model.base import Prediction, check_training_data
 
@@ -73,20 +73,6 @@ def _select_descriptors(X: pd.DataFrame, descriptors: Sequence[str] | None, owne
             "featurise with QM descriptors or pass descriptors=[...] naming your own columns"
         )
     return chosen
-
-
-def _descriptor_matrix(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """Descriptor values, shape (n, len(columns)), float64; non-finite values raise ValueError."""
-    values = X[list(columns)].to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        rows = list(X.index[bad.any(axis=1)][:10])
-        cols = [columns[j] for j in np.where(bad.any(axis=0))[0]]
-        raise ValueError(
-            f"non-finite descriptor values in {int(bad.any(axis=1).sum())} row(s) (first: {rows}) and "
-            f"column(s) {cols}; drop rows whose featurize status is not 'ok'"
-        )
-    return values
 
 
 def _smiles(X: pd.DataFrame) -> list[str]:
@@ -140,7 +126,7 @@ class _PLSCore:
     def design(self, X: pd.DataFrame) -> np.ndarray:
         if self.features is not None:
             return self.features.transform(X).to_numpy()
-        return _descriptor_matrix(X, self.columns)
+        return descriptor_matrix(X, self.columns)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.pls.predict(self.design(X)), dtype=float).ravel()
@@ -244,7 +230,7 @@ class PLSQM:
         self.seed = seed
 
     def _fit_core(self, X: pd.DataFrame, y: np.ndarray) -> _MeanModel:
-        pls = _fit_pls(_descriptor_matrix(X, self.columns_), y, self.n_components)
+        pls = _fit_pls(descriptor_matrix(X, self.columns_), y, self.n_components)
         if pls is None:
             return _ConstantMean(float(y.mean()))
         return _PLSCore(None, self.columns_, pls)
@@ -286,7 +272,7 @@ class _KRRCore:
         self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> _KRRCore:
-        Z = _descriptor_matrix(X, self.columns)
+        Z = descriptor_matrix(X, self.columns)
         self.scaler = StandardScaler().fit(Z)
         # Kernel ridge has no intercept and shrinks towards 0: centre and scale y first.
         self.y_mean = float(y.mean())
@@ -302,7 +288,7 @@ class _KRRCore:
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        Z = self.scaler.transform(_descriptor_matrix(X, self.columns))
+        Z = self.scaler.transform(descriptor_matrix(X, self.columns))
         return self.y_mean + self.y_scale * np.asarray(self.model.predict(Z), dtype=float).ravel()
 
 
