@@ -86,8 +86,23 @@ def test_diagnostics_are_computed(fitted):
     model, _, _ = fitted
     d = model.diagnostics_
     assert d["method"] == "nutpie"
-    assert {"divergences", "max_rhat", "min_ess_bulk", "warnings"} <= set(d)
+    assert {"divergences", "max_rhat", "min_ess_bulk", "warnings", "calibration"} <= set(d)
     assert d["max_rhat"] < 1.1
+
+
+def test_extrapolation_rehearsal_calibrates_model_error(fitted):
+    model, X, y = fitted
+    calibration = model.diagnostics_["calibration"]
+    assert calibration["method"] == "tail_refit" and calibration["held_out"] == 2 * 18
+    law = model.model_error_
+    assert law["y_min"] == y.min() and law["y_max"] == y.max()
+    # the synthetic model is well specified: the learned model error stays small next to the spread of y
+    assert 0 <= law["constant"] < 0.5 * y.std()
+    uncalibrated = BayesianILR(seed=3, sampler={"draws": 200, "tune": 300}, calibration={"method": "none"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        uncalibrated.fit(X, y)
+    assert uncalibrated.model_error_["constant"] == 0 and uncalibrated.diagnostics_["calibration"] == {"method": "none"}
 
 
 def test_bad_inputs_give_clear_errors():

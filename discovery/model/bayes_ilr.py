@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from discovery import __version__
 from discovery.features.interactions import InteractionFeatures
@@ -79,6 +80,36 @@ class SamplerSettings:
             raise ValueError(f"sampler method must be 'nutpie', 'pymc' or 'advi', got {self.method!r}")
 
 
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """Model-error calibration for predictions beyond the measured range.
+
+    A linear model's posterior knows its parameter uncertainty, not how wrong the model itself
+    is when it extrapolates: far outside the data its intervals come out too narrow. With
+    `method="tail_refit"` the fit rehearses extrapolation on the training data: it holds out
+    the `tail_fraction` highest and lowest targets, fits the same model (fewer draws) on the
+    rest, and learns a model-error standard deviation that grows with how far a prediction lies
+    beyond the measured range, σ_d(x) = a + b·d(x) with d the distance of the predicted mean
+    outside [min, max] of the training targets (target units): the smallest a, b for which
+    the `coverage` central intervals of the held-out tails cover their values. σ_d(x) is added
+    to every prediction of the full model as an independent error of the property itself.
+    """
+
+    method: str = "tail_refit"  # or "none"
+    tail_fraction: float = 0.15
+    coverage: float = 0.9
+    draws: int = 300
+    tune: int = 500
+    min_rows: int = 20  # below this, no rehearsal (too few rows to hold any out)
+    max_per_distance: float = 10.0  # cap on b when few held-out points lie beyond the range
+
+    def __post_init__(self) -> None:
+        if self.method not in ("tail_refit", "none"):
+            raise ValueError(f"calibration method must be 'tail_refit' or 'none', got {self.method!r}")
+        if not 0 < self.tail_fraction < 0.5:
+            raise ValueError("calibration.tail_fraction must be in (0, 0.5)")
+
+
 class BayesianILR:
     """Bayesian interaction linear regression (scikit-learn style).
 
@@ -87,11 +118,13 @@ class BayesianILR:
             QM descriptors / categories present in X).
         prior: `HorseshoePrior` fields as a dict or the dataclass.
         sampler: `SamplerSettings` fields as a dict or the dataclass.
+        calibration: `CalibrationSettings` fields as a dict or the dataclass.
         seed: Seed of the sampler and of predictive noise draws.
 
     Fitted attributes: `features_` (InteractionFeatures), `columns_` (design column names),
     `draws_` (dict of posterior draws: alpha (S,), beta (S, P), sigma (S,)), `diagnostics_`,
-    `fit_seconds_`, `idata_` (ArviZ InferenceData of the fit).
+    `fit_seconds_`, `idata_` (ArviZ InferenceData of the fit), `model_error_` (the calibrated
+    model-error law: constant, per_distance, y_min, y_max; zeros without calibration).
     """
 
     def __init__(
@@ -101,6 +134,7 @@ class BayesianILR:
         min_fraction: float = 0.1,
         prior: HorseshoePrior | dict[str, Any] | None = None,
         sampler: SamplerSettings | dict[str, Any] | None = None,
+        calibration: CalibrationSettings | dict[str, Any] | None = None,
         seed: int = 0,
     ) -> None:
         self.descriptors = descriptors
@@ -108,6 +142,9 @@ class BayesianILR:
         self.min_fraction = min_fraction
         self.prior = prior if isinstance(prior, HorseshoePrior) else HorseshoePrior(**(prior or {}))
         self.sampler = sampler if isinstance(sampler, SamplerSettings) else SamplerSettings(**(sampler or {}))
+        self.calibration = (
+            calibration if isinstance(calibration, CalibrationSettings) else CalibrationSettings(**(calibration or {}))
+        )
         self.seed = seed
 
     # -- design matrix ------------------------------------------------------------------------
@@ -143,8 +180,44 @@ class BayesianILR:
             "sigma": posterior["sigma"].values.reshape(-1),
         }
         self.diagnostics_ = self._diagnose()
+        self.model_error_, self.diagnostics_["calibration"] = self._calibrate(X, y)
         self.fit_seconds_ = time.perf_counter() - start
         return self
+
+    def _calibrate(self, X: pd.DataFrame, y: np.ndarray) -> tuple[dict[str, float], dict[str, Any]]:
+        """Model-error law σ_d(x) = a + b·d(x) from an extrapolation rehearsal (CalibrationSettings)."""
+        c = self.calibration
+        law = {"constant": 0.0, "per_distance": 0.0, "y_min": float(y.min()), "y_max": float(y.max())}
+        if c.method == "none" or len(y) < c.min_rows:
+            return law, {"method": "none" if c.method == "none" else f"skipped: fewer than {c.min_rows} rows"}
+        order = np.argsort(y, kind="stable")
+        k = max(2, int(round(c.tail_fraction * len(y))))
+        held, core = np.r_[order[:k], order[-k:]], order[k:-k]
+        rehearsal = BayesianILR(
+            self.descriptors, self.categories, self.min_fraction, self.prior,
+            SamplerSettings(**{**asdict(self.sampler), "draws": c.draws, "tune": c.tune}),
+            CalibrationSettings(method="none"), self.seed,
+        )
+        with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
+            warnings.simplefilter("ignore")
+            rehearsal.fit(X.iloc[core], y[core])
+            prediction = rehearsal.predict(X.iloc[held])
+        z = float(stats.norm.ppf(0.5 + c.coverage / 2))
+        error = y[held] - prediction.mean
+        needed = np.sqrt(np.maximum((error / z) ** 2 - prediction.std**2, 0.0))  # σ_d that covers point i
+        distance = _beyond(prediction.mean, float(y[core].min()), float(y[core].max()))
+        inside = distance <= 0
+        # a: covers `coverage` of the held-out points predicted inside the core range;
+        # b: then covers `coverage` of those predicted beyond it (each group, so both overall)
+        a = float(np.quantile(needed[inside], c.coverage, method="higher")) if inside.any() else 0.0
+        slopes = np.maximum(needed[~inside] - a, 0.0) / distance[~inside]
+        b = float(min(np.quantile(slopes, c.coverage, method="higher"), c.max_per_distance)) if slopes.size else 0.0
+        law.update(constant=a, per_distance=b)
+        return law, {
+            "method": c.method, "held_out": int(len(held)), "model_error_constant": a, "model_error_per_distance": b,
+            "held_out_coverage_before": float(np.mean(np.abs(error) <= z * prediction.std)),
+            "held_out_rmse": float(np.sqrt(np.mean(error**2))),
+        }
 
     def _build(self, Zs: np.ndarray, ys: np.ndarray, n_main: int):
         import pymc as pm
@@ -248,7 +321,12 @@ class BayesianILR:
         noise = rng.standard_normal(latent_s.shape) if self.prior.likelihood == "normal" else rng.standard_t(self.prior.student_t_nu, latent_s.shape)
         observed_s = latent_s + d["sigma"][:, None] * noise
         latent = latent_s * self.y_scale_ + self.y_mean_
-        observed = observed_s * self.y_scale_ + self.y_mean_
+        law = self.model_error_
+        error_std = law["constant"] + law["per_distance"] * _beyond(latent.mean(axis=0), law["y_min"], law["y_max"])
+        # calibrated model error: uncertainty about the property itself, so it enters the latent draws
+        model_error = error_std[None, :] * np.random.default_rng([self.seed, 1]).standard_normal(latent.shape)
+        latent = latent + model_error
+        observed = observed_s * self.y_scale_ + self.y_mean_ + model_error
         return Prediction(
             mean=latent.mean(axis=0), std=observed.std(axis=0), latent_std=latent.std(axis=0),
             latent_draws=latent, observation_draws=observed,
@@ -287,11 +365,13 @@ class BayesianILR:
             "format": "discovery.BayesianILR", "version": __version__,
             "config": {
                 "descriptors": self.descriptors, "categories": self.categories, "min_fraction": self.min_fraction,
-                "prior": asdict(self.prior), "sampler": asdict(self.sampler), "seed": self.seed,
+                "prior": asdict(self.prior), "sampler": asdict(self.sampler),
+                "calibration": asdict(self.calibration), "seed": self.seed,
             },
             "features": self.features_.to_dict(), "keep": [bool(k) for k in self._keep], "columns": self.columns_,
             "x_mean": self.x_mean_.tolist(), "x_scale": self.x_scale_.tolist(),
             "y_mean": self.y_mean_, "y_scale": self.y_scale_, "n_main": self.n_main_,
+            "model_error": self.model_error_,
             "diagnostics": self.diagnostics_, "fit_seconds": self.fit_seconds_,
         }
         tmp = out / "model.json.tmp"
@@ -310,7 +390,8 @@ class BayesianILR:
         config = sidecar["config"]
         model = cls(
             descriptors=config["descriptors"], categories=config["categories"], min_fraction=config["min_fraction"],
-            prior=HorseshoePrior(**config["prior"]), sampler=SamplerSettings(**config["sampler"]), seed=config["seed"],
+            prior=HorseshoePrior(**config["prior"]), sampler=SamplerSettings(**config["sampler"]),
+            calibration=CalibrationSettings(**config["calibration"]), seed=config["seed"],
         )
         model.features_ = InteractionFeatures.from_dict(sidecar["features"])
         model._keep = np.array(sidecar["keep"], dtype=bool)
@@ -320,11 +401,17 @@ class BayesianILR:
         model.y_mean_ = sidecar["y_mean"]
         model.y_scale_ = sidecar["y_scale"]
         model.n_main_ = sidecar["n_main"]
+        model.model_error_ = sidecar["model_error"]
         model.diagnostics_ = sidecar["diagnostics"]
         model.fit_seconds_ = sidecar["fit_seconds"]
         posterior = az.from_netcdf(str(path / "posterior.nc")).posterior
         model.draws_ = {k: posterior[k].values[0] for k in ("alpha", "beta", "sigma")}
         return model
+
+
+def _beyond(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """How far each value lies outside [low, high] (0 inside), same units."""
+    return np.maximum(0.0, np.maximum(values - high, low - values))
 
 
 def readable_term(term: str) -> str:
