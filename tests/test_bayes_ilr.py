@@ -127,3 +127,21 @@ def test_registry_and_readable_names():
     assert readable_term("polarizability_per_volume*aromatic_ring=1") == "polarizability per volume × aromatic ring"
     assert readable_term("has_N=0") == "no N"
     assert readable_term("homo_ev") == "homo"
+
+
+def test_log_target_gives_positive_predictions_in_target_units(tmp_path):
+    X, f = _table(80, seed=2)
+    y = np.exp(0.3 * f / f.std()) * 10.0  # positive, skewed
+    model = BayesianILR(seed=1, target_transform="log", sampler={"draws": 200, "tune": 300}, calibration={"method": "none"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    prediction = model.predict(X)
+    assert (prediction.latent_draws > 0).all() and (prediction.interval(0.9)[0] > 0).all()
+    # the point prediction is the posterior median, in the units of y
+    np.testing.assert_allclose(prediction.mean, np.median(prediction.latent_draws, axis=0), rtol=0.05)
+    assert np.corrcoef(prediction.mean, y)[0, 1] > 0.9
+    model.save(tmp_path / "log")
+    np.testing.assert_array_equal(BayesianILR.load(tmp_path / "log").predict(X).mean, prediction.mean)
+    with pytest.raises(ValueError, match="positive values"):
+        BayesianILR(target_transform="log").fit(X, y - 20.0)

@@ -119,6 +119,10 @@ class BayesianILR:
         prior: `HorseshoePrior` fields as a dict or the dataclass.
         sampler: `SamplerSettings` fields as a dict or the dataclass.
         calibration: `CalibrationSettings` fields as a dict or the dataclass.
+        target_transform: "none", or "log" for positive properties spanning orders of magnitude
+            (permittivity, viscosity, ...): the model is linear in log y, and its draws are
+            transformed back, so predictions and intervals are in the units of y; the point
+            prediction (`Prediction.mean`) is then the posterior median.
         seed: Seed of the sampler and of predictive noise draws.
 
     Fitted attributes: `features_` (InteractionFeatures), `columns_` (design column names),
@@ -135,8 +139,12 @@ class BayesianILR:
         prior: HorseshoePrior | dict[str, Any] | None = None,
         sampler: SamplerSettings | dict[str, Any] | None = None,
         calibration: CalibrationSettings | dict[str, Any] | None = None,
+        target_transform: str = "none",
         seed: int = 0,
     ) -> None:
+        if target_transform not in ("none", "log"):
+            raise ValueError(f"target_transform must be 'none' or 'log', got {target_transform!r}")
+        self.target_transform = target_transform
         self.descriptors = descriptors
         self.categories = categories
         self.min_fraction = min_fraction
@@ -155,6 +163,11 @@ class BayesianILR:
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> BayesianILR:
         y = check_training_data(X, y)
+        if self.target_transform == "log":
+            if (y <= 0).any():
+                bad = list(X.index[y <= 0][:10])
+                raise ValueError(f"target_transform='log' needs positive values; rows {bad} are <= 0")
+            y = np.log(y)  # everything below, the rehearsal included, works on log y
         start = time.perf_counter()
         self.features_ = InteractionFeatures(self.descriptors, self.categories, self.min_fraction, complement=False).fit(X)
         Z = self.features_.transform(X).to_numpy()
@@ -196,7 +209,7 @@ class BayesianILR:
         rehearsal = BayesianILR(
             self.descriptors, self.categories, self.min_fraction, self.prior,
             SamplerSettings(**{**asdict(self.sampler), "draws": c.draws, "tune": c.tune}),
-            CalibrationSettings(method="none"), self.seed,
+            CalibrationSettings(method="none"), "none", self.seed,
         )
         with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
             warnings.simplefilter("ignore")
@@ -327,8 +340,14 @@ class BayesianILR:
         model_error = error_std[None, :] * np.random.default_rng([self.seed, 1]).standard_normal(latent.shape)
         latent = latent + model_error
         observed = observed_s * self.y_scale_ + self.y_mean_ + model_error
+        point = latent.mean(axis=0)
+        if self.target_transform == "log":
+            # exp of the log-scale mean is the posterior median; the mean of a log-normal is
+            # dominated by its far tail and makes a poor point prediction
+            point = np.exp(point)
+            latent, observed = np.exp(latent), np.exp(observed)
         return Prediction(
-            mean=latent.mean(axis=0), std=observed.std(axis=0), latent_std=latent.std(axis=0),
+            mean=point, std=observed.std(axis=0), latent_std=latent.std(axis=0),
             latent_draws=latent, observation_draws=observed,
         )
 
@@ -366,7 +385,8 @@ class BayesianILR:
             "config": {
                 "descriptors": self.descriptors, "categories": self.categories, "min_fraction": self.min_fraction,
                 "prior": asdict(self.prior), "sampler": asdict(self.sampler),
-                "calibration": asdict(self.calibration), "seed": self.seed,
+                "calibration": asdict(self.calibration), "target_transform": self.target_transform,
+                "seed": self.seed,
             },
             "features": self.features_.to_dict(), "keep": [bool(k) for k in self._keep], "columns": self.columns_,
             "x_mean": self.x_mean_.tolist(), "x_scale": self.x_scale_.tolist(),
@@ -391,7 +411,8 @@ class BayesianILR:
         model = cls(
             descriptors=config["descriptors"], categories=config["categories"], min_fraction=config["min_fraction"],
             prior=HorseshoePrior(**config["prior"]), sampler=SamplerSettings(**config["sampler"]),
-            calibration=CalibrationSettings(**config["calibration"]), seed=config["seed"],
+            calibration=CalibrationSettings(**config["calibration"]), target_transform=config["target_transform"],
+            seed=config["seed"],
         )
         model.features_ = InteractionFeatures.from_dict(sidecar["features"])
         model._keep = np.array(sidecar["keep"], dtype=bool)
