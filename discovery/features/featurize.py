@@ -40,11 +40,16 @@ def default_cache_path() -> Path:
     return Path(root) / "descriptors.sqlite"
 
 
-def compute_descriptors(molecule: Molecule, settings: QMSettings) -> CachedResult:
-    """QM descriptors of one molecule as a cacheable outcome (never raises on chemistry)."""
+def compute_descriptors(molecule: Molecule, qm: DescriptorCalculator | QMSettings) -> CachedResult:
+    """QM descriptors of one molecule as a cacheable outcome (never raises on chemistry).
+
+    `qm`: settings, or a `DescriptorCalculator` to reuse across molecules (it caches reference
+    values such as methane's deprotonation energy).
+    """
+    calculator = DescriptorCalculator(qm) if isinstance(qm, QMSettings) else qm
     start = time.perf_counter()
     try:
-        values, note = DescriptorCalculator(settings).compute(molecule)
+        values, note = calculator.compute(molecule)
         return CachedResult(STATUS_OK, "", note, values, time.perf_counter() - start)
     except (QMError, MoleculeError) as exc:
         return CachedResult(STATUS_FAILED, exc.reason, "", {}, time.perf_counter() - start)
@@ -52,8 +57,8 @@ def compute_descriptors(molecule: Molecule, settings: QMSettings) -> CachedResul
 
 def qm_worker(config: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Worker-process entry (see `WorkerTask`): JSON molecule in, JSON `CachedResult` out."""
-    settings = QMSettings.from_mapping(config)
-    return lambda item: dataclasses.asdict(compute_descriptors(Molecule(**item), settings))
+    calculator = DescriptorCalculator(QMSettings.from_mapping(config))  # one per worker process
+    return lambda item: dataclasses.asdict(compute_descriptors(Molecule(**item), calculator))
 
 
 def _as_outcome(value: Any) -> CachedResult:
@@ -216,7 +221,7 @@ def _run_on_dask(todo: list[Molecule], settings: QMSettings, client: Any, record
         client = Client(client)
     n_threads = max(1, sum(client.nthreads().values()))
     budget = settings.timeout_s * math.ceil(len(todo) / n_threads)
-    futures = client.map(compute_descriptors, todo, settings=settings, pure=False)
+    futures = client.map(compute_descriptors, todo, qm=settings, pure=False)
     position = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(todo)
     try:
