@@ -79,3 +79,51 @@ def test_conformers_are_sorted_by_energy_and_deterministic():
     assert confs[0].positions_angstrom.shape == (molh.GetNumAtoms(), 3)
     _, again = embed_conformers(mol, 4, seed=7)
     assert (again[0].positions_angstrom == confs[0].positions_angstrom).all()
+
+
+@pytest.mark.parametrize(
+    "text, minimal",
+    [
+        ("[*]CCCC[*]", "[*]CC[*]"),
+        ("[*]CCCCCC[*]", "[*]CC[*]"),
+        ("[*]CCC[*]", "[*]CC[*]"),  # three CH2 -> the two-carbon unit of polyethylene
+        ("[*]C[*]", "[*]CC[*]"),  # one main-chain atom is doubled
+        ("[*]C([*])(F)F", "[*]C(F)(F)C([*])(F)F"),
+        ("[*]CC(C)CC(C)[*]", "[*]CC([*])C"),
+        ("[*]C(c1ccccc1)CC(c1ccccc1)C[*]", "[*]CC([*])c1ccccc1"),
+        ("[*]c1ccc(cc1)-c1ccc([*])cc1", "[*]c1ccc([*])cc1"),
+        ("[*]Oc1ccc(cc1)Oc1ccc([*])cc1", "[*]Oc1ccc([*])cc1"),
+        ("[*]CCOCCO[*]", "[*]CCO[*]"),
+        ("[*]C/C=C\\CC/C=C\\C[*]", "[*]C/C=C\\C[*]"),
+        ("[*]C[C@H](C)C[C@H](C)[*]", "[*]C[C@@H]([*])C"),  # isotactic: both centres alike
+    ],
+)
+def test_repeated_repeat_units_reduce_to_the_minimal_unit(text, minimal):
+    reduced = parse_molecule(text)
+    assert reduced.smiles == minimal
+    assert reduced.identity == parse_molecule(minimal).identity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[*]C(F)CC(F)[*]",  # head-to-head: not two head-to-tail vinyl fluoride units
+        "[*]C[C@H](C)C[C@@H](C)[*]",  # syndiotactic: the two centres differ
+        "[*]CCOC[*]",  # four atoms, no two equal halves
+        "[*]OC(=O)c1ccc(cc1)C(=O)OCC[*]",
+        "[*]c1ccc2cc([*])ccc2c1",  # main chain through a fused ring: no cut inside
+    ],
+)
+def test_minimal_repeat_units_are_left_alone(text):
+    unit = parse_molecule(text)
+    assert Chem.MolToSmiles(unit.mol) == Chem.MolToSmiles(Chem.MolFromSmiles(text))
+
+
+def test_chain_key_is_the_same_for_every_cut_of_a_chain():
+    from discovery.chem.polymer import chain_key
+
+    peo = {chain_key(parse_molecule(s).mol) for s in ["[*]CCO[*]", "[*]COC[*]", "[*]OCC[*]", "[*]COCCOC[*]"]}
+    assert len(peo) == 1
+    nylon6 = {chain_key(parse_molecule(s).mol) for s in ["[*]NCCCCCC([*])=O", "[*]CCCNC(=O)CC[*]", "[*]C(=O)NCCCCC[*]"]}
+    assert len(nylon6) == 1
+    assert chain_key(parse_molecule("[*]CCO[*]").mol) != chain_key(parse_molecule("[*]CCCO[*]").mol)

@@ -5,7 +5,8 @@ charges where a neutral form exists, canonical SMILES, InChIKey as identity.
 
 Polymers: a repeat unit with exactly two attachment points written `[*]` or bare `*`
 (`[*]CC([*])c1ccccc1`, `*CC(*)c1ccccc1`). Atom maps and isotopes on the attachment points are
-dropped; the canonical form writes them as `[*]`.
+dropped; the canonical form writes them as `[*]`. A repeat unit that repeats itself
+(`[*]CCCC[*]`) is reduced to its minimal repeat unit (`[*]CC[*]`), so one polymer has one identity.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 RDLogger.DisableLog("rdApp.*")
 
 #: Bump when standardisation changes what a given input maps to (invalidates cached parses).
-STANDARDISATION_VERSION = "1"
+STANDARDISATION_VERSION = "2"
 
 _DUMMY_IN_SMILES = re.compile(r"\[\*(?::\d+)?\]|\[\d+\*(?::\d+)?\]|\*")
 
@@ -166,7 +167,10 @@ def _standardise_repeat_unit(text: str, mol: Chem.Mol, n_dummy: int) -> Molecule
         raise MoleculeError(text, "radicals are not supported (closed-shell molecules only)")
     if mol.GetNumAtoms() < 3:
         raise MoleculeError(text, "repeat unit has no atoms besides the attachment points")
-    smiles = _canonical_psmiles(mol)
+    # Imported here: polymer.py builds on Molecule from this module.
+    from discovery.chem.polymer import minimal_repeat_unit
+
+    smiles = _canonical_psmiles(minimal_repeat_unit(mol))
     return Molecule(input=text, smiles=smiles, identity=f"polymer:{smiles}", is_polymer=True)
 
 

@@ -323,21 +323,33 @@ class BayesianILR:
         if not hasattr(self, "draws_"):
             raise RuntimeError("BayesianILR is not fitted; call fit() first")
 
-    def predict(self, X: pd.DataFrame) -> Prediction:
-        """Posterior predictive for the rows of X; draws have shape (n_draws, n_rows)."""
+    def predict(self, X: pd.DataFrame, n_draws: int | None = None, noise_seed: int | None = None) -> Prediction:
+        """Posterior predictive for the rows of X; draws have shape (n_draws, n_rows).
+
+        Args:
+            X: Molecule table.
+            n_draws: Use this many posterior draws, evenly spaced over the chains (None: all);
+                bounds memory for large pools.
+            noise_seed: Seed of the predictive and model-error noise (None: the model's seed).
+                Give each chunk of a large pool its own so their noise is independent.
+        """
         self._check_fitted()
         Z = self.features_.transform(X).to_numpy()[:, self._keep]
         Zs = (Z - self.x_mean_) / self.x_scale_
         d = self.draws_
+        if n_draws is not None and n_draws < len(d["alpha"]):
+            take = np.linspace(0, len(d["alpha"]) - 1, n_draws).round().astype(int)
+            d = {name: values[take] for name, values in d.items()}
+        seed = self.seed if noise_seed is None else noise_seed
         latent_s = d["alpha"][:, None] + d["beta"] @ Zs.T
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(seed)
         noise = rng.standard_normal(latent_s.shape) if self.prior.likelihood == "normal" else rng.standard_t(self.prior.student_t_nu, latent_s.shape)
         observed_s = latent_s + d["sigma"][:, None] * noise
         latent = latent_s * self.y_scale_ + self.y_mean_
         law = self.model_error_
         error_std = law["constant"] + law["per_distance"] * _beyond(latent.mean(axis=0), law["y_min"], law["y_max"])
         # calibrated model error: uncertainty about the property itself, so it enters the latent draws
-        model_error = error_std[None, :] * np.random.default_rng([self.seed, 1]).standard_normal(latent.shape)
+        model_error = error_std[None, :] * np.random.default_rng([seed, 1]).standard_normal(latent.shape)
         latent = latent + model_error
         observed = observed_s * self.y_scale_ + self.y_mean_ + model_error
         point = latent.mean(axis=0)

@@ -1,0 +1,307 @@
+"""Batch selection strategies over a discrete candidate pool.
+
+Every strategy works on posterior draws of the noise-free property: `pool_draws` (s, n_pool)
+for the candidates and `measured_draws` (s, n_measured) for the molecules already measured (the
+noisy-EI baseline). Draws are standardised with the measured values' mean and SD and negated for
+minimisation, so the BoTorch acquisition functions always maximise on a unit scale (their
+smoothing temperatures assume one) and `best_value` / `target_value` follow the same map.
+
+BoTorch strategies choose the batch by sequential greedy conditioning with
+`optimize_acqf_discrete` (one pick at a time, earlier picks as pending points), which is also where
+the optional diversity rule removes candidates too similar to a pick. Thompson sampling, greedy
+mean and random need no acquisition function and rank the draws directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+from botorch.acquisition import (
+    qLogExpectedImprovement,
+    qLogNoisyExpectedImprovement,
+    qProbabilityOfImprovement,
+    qUpperConfidenceBound,
+)
+from botorch.acquisition.acquisition import AcquisitionFunction
+from botorch.optim import optimize_acqf_discrete
+
+from discovery.acquisition.model import DrawTableModel
+from discovery.acquisition.sampler import AllDrawsSampler
+from discovery.features.fingerprints import tanimoto_similarity
+
+#: strategy name -> what it maximises (for docs and validation)
+STRATEGIES: dict[str, str] = {
+    "qlognei": "log noisy expected improvement over the measured molecules (BoTorch qLogNEI)",
+    "qlogei": "log expected improvement over the best measured value (BoTorch qLogEI)",
+    "qucb": "upper confidence bound (BoTorch qUCB, parameter ucb_beta)",
+    "qpi": "probability of improving on the best measured value (BoTorch qPI)",
+    "exceed_target": "probability that some batch member exceeds the target value (qPI at the target)",
+    "thompson": "Thompson sampling: each batch slot takes the best candidate of one posterior draw",
+    "greedy_mean": "highest posterior mean (pure exploitation)",
+    "random": "uniformly random candidates (a control)",
+}
+
+
+@dataclass(frozen=True)
+class AcquisitionSettings:
+    """The `acquisition` config group, validated.
+
+    Attributes:
+        strategy: One of `STRATEGIES`.
+        batch_size: Candidates per round (q).
+        target: Value to exceed for `exceed_target`, in units of the property; None = the best
+            measured value plus `target_margin` times the measured range (beyond the data).
+        target_margin: See `target`.
+        ucb_beta: Exploration weight of `qucb`.
+        pi_temperature: Smoothing of the qPI step function, in measured-value SDs.
+        min_tanimoto_distance: Batch members must differ by at least this Tanimoto distance
+            (1 - similarity) of Morgan fingerprints; 0 = no diversity rule.
+        max_batch_size: Candidates per acquisition evaluation (bounds memory).
+        n_draws: Posterior draws used (the first n of the model's; None = all).
+    """
+
+    strategy: str = "qlognei"
+    batch_size: int = 8
+    target: float | None = None
+    target_margin: float = 0.1
+    ucb_beta: float = 4.0
+    pi_temperature: float = 0.01
+    min_tanimoto_distance: float = 0.0
+    max_batch_size: int = 2048
+    n_draws: int | None = 512
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"acquisition.strategy must be one of {sorted(STRATEGIES)}, got {self.strategy!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"acquisition.batch_size must be >= 1, got {self.batch_size}")
+        if not 0.0 <= self.min_tanimoto_distance < 1.0:
+            raise ValueError(f"acquisition.min_tanimoto_distance must be in [0, 1), got {self.min_tanimoto_distance}")
+        if self.target_margin < 0 or self.ucb_beta < 0 or self.pi_temperature <= 0:
+            raise ValueError("acquisition.target_margin and ucb_beta must be >= 0, pi_temperature > 0")
+        if self.n_draws is not None and self.n_draws < 2:
+            raise ValueError(f"acquisition.n_draws must be >= 2 or null, got {self.n_draws}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> AcquisitionSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"acquisition config: unknown keys {unknown} (known: {sorted(known)})")
+        return cls(**dict(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A chosen batch.
+
+    Attributes:
+        indices: Positions in the pool of the chosen candidates, in pick order, shape (q,).
+        acquisition_values: The strategy's value at each pick given the earlier picks (for
+            BoTorch strategies, on the standardised scale; for Thompson sampling the drawn value
+            in property units; greedy mean the mean; random NaN), shape (q,).
+        target_value: The value `exceed_target` aimed at (property units), else None.
+        strategy: The strategy name.
+    """
+
+    indices: np.ndarray
+    acquisition_values: np.ndarray
+    target_value: float | None
+    strategy: str
+
+
+def select_batch(
+    pool_draws: np.ndarray,
+    measured_draws: np.ndarray,
+    measured_values: np.ndarray,
+    direction: str,
+    settings: AcquisitionSettings,
+    *,
+    available: np.ndarray | None = None,
+    fingerprints: np.ndarray | None = None,
+    seed: int = 0,
+) -> Selection:
+    """Choose `settings.batch_size` candidates from the pool.
+
+    Args:
+        pool_draws: Posterior draws of the noise-free property for the pool, shape (s, n_pool).
+        measured_draws: The same draws for the measured molecules, shape (s, n_measured).
+        measured_values: Measured values, shape (n_measured,), property units.
+        direction: "max" or "min".
+        settings: Strategy and its parameters.
+        available: Boolean mask (n_pool,) of candidates that may be chosen (False for measured or
+            already proposed ones); None = all.
+        fingerprints: Morgan bit vectors of the pool, shape (n_pool, n_bits); needed when
+            `settings.min_tanimoto_distance` > 0.
+        seed: Seed of Thompson sampling and random selection.
+
+    Returns:
+        The `Selection`; fewer than q candidates only when fewer are available.
+    """
+    if direction not in ("max", "min"):
+        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    pool_draws = np.asarray(pool_draws, dtype=np.float64)
+    measured_draws = np.asarray(measured_draws, dtype=np.float64)
+    measured_values = np.asarray(measured_values, dtype=np.float64)
+    n_pool = pool_draws.shape[1]
+    if measured_draws.shape[0] != pool_draws.shape[0] or measured_draws.shape[1] != len(measured_values):
+        raise ValueError(
+            f"draw shapes disagree: pool {pool_draws.shape}, measured {measured_draws.shape}, "
+            f"{len(measured_values)} measured values"
+        )
+    if len(measured_values) == 0:
+        raise ValueError("acquisition needs at least one measured value")
+    if settings.n_draws is not None:
+        pool_draws, measured_draws = pool_draws[: settings.n_draws], measured_draws[: settings.n_draws]
+    available = np.ones(n_pool, dtype=bool) if available is None else np.asarray(available, dtype=bool).copy()
+    if settings.min_tanimoto_distance > 0 and fingerprints is None:
+        raise ValueError("the diversity rule (min_tanimoto_distance > 0) needs the pool's fingerprints")
+
+    # standardise and orient: the strategies below always maximise on a unit scale
+    sign = 1.0 if direction == "max" else -1.0
+    center = float(measured_values.mean())
+    scale = float(measured_values.std()) or 1.0
+
+    def to_unit(values: np.ndarray | float) -> np.ndarray | float:
+        return sign * (np.asarray(values) - center) / scale
+
+    best = float(measured_values.max() if direction == "max" else measured_values.min())
+    value_range = float(np.ptp(measured_values))
+    target = None
+    if settings.strategy == "exceed_target":
+        target = settings.target if settings.target is not None else best + sign * settings.target_margin * value_range
+    q = min(settings.batch_size, int(available.sum()))
+    if q == 0:
+        return Selection(np.array([], dtype=int), np.array([]), target, settings.strategy)
+
+    unit_pool = to_unit(pool_draws)
+    picker = _DiversityRule(fingerprints, settings.min_tanimoto_distance)
+    if settings.strategy in ("thompson", "greedy_mean", "random"):
+        picks, values = _direct(settings.strategy, unit_pool, available, q, picker, seed)
+        if settings.strategy != "random":
+            values = center + sign * scale * np.asarray(values)  # back to property units
+    else:
+        # column 0 holds, per draw, the best measured molecule: for qLogNEI it is the whole
+        # baseline (the improvement in each draw is over that draw's best measured value), so
+        # each evaluation gathers 1 baseline column instead of one per measured molecule
+        best_measured = to_unit(measured_draws).max(axis=1, keepdims=True)
+        model = DrawTableModel(np.concatenate([best_measured, unit_pool], axis=1))
+        acqf = _acquisition_function(settings, model, to_unit(best), target, to_unit)
+        # per-draw level a candidate must pass to add anything (None: every candidate can)
+        floor = {
+            "qlognei": best_measured[:, 0],
+            "qlogei": np.full(len(best_measured), to_unit(best)),
+            "qpi": np.full(len(best_measured), to_unit(best)),
+            "exceed_target": np.full(len(best_measured), to_unit(target) if target is not None else 0.0),
+        }.get(settings.strategy)
+        picks, values = _sequential_greedy(acqf, model, unit_pool, floor, available, q, picker, settings)
+    return Selection(np.asarray(picks, dtype=int), np.asarray(values, dtype=float), target, settings.strategy)
+
+
+def _acquisition_function(
+    settings: AcquisitionSettings, model: DrawTableModel, best_unit: float, target: float | None, to_unit,
+) -> AcquisitionFunction:
+    sampler = AllDrawsSampler(model.n_draws)
+    name = settings.strategy
+    if name == "qlognei":
+        # baseline = the per-draw best measured value (column 0); BoTorch's pruning would
+        # resample draws at random and is not needed
+        return qLogNoisyExpectedImprovement(
+            model, X_baseline=model.choices(np.array([0])), sampler=sampler, prune_baseline=False, cache_root=False,
+        )
+    if name == "qlogei":
+        return qLogExpectedImprovement(model, best_f=best_unit, sampler=sampler)
+    if name == "qucb":
+        return qUpperConfidenceBound(model, beta=settings.ucb_beta, sampler=sampler)
+    if name == "qpi":
+        return qProbabilityOfImprovement(model, best_f=best_unit, sampler=sampler, tau=settings.pi_temperature)
+    if name == "exceed_target":
+        assert target is not None
+        return qProbabilityOfImprovement(
+            model, best_f=float(to_unit(target)), sampler=sampler, tau=settings.pi_temperature
+        )
+    raise AssertionError(name)
+
+
+class _DiversityRule:
+    """Removes candidates within the minimum Tanimoto distance of each pick."""
+
+    def __init__(self, fingerprints: np.ndarray | None, min_distance: float) -> None:
+        self.fingerprints = fingerprints
+        self.max_similarity = 1.0 - min_distance
+        self.active = min_distance > 0
+
+    def after_pick(self, pick: int, available: np.ndarray) -> None:
+        available[pick] = False
+        if self.active:
+            assert self.fingerprints is not None
+            sim = tanimoto_similarity(self.fingerprints[pick : pick + 1], self.fingerprints)[0]
+            available &= sim <= self.max_similarity
+
+
+def _sequential_greedy(
+    acqf: AcquisitionFunction, model: DrawTableModel, unit_pool: np.ndarray, floor: np.ndarray | None,
+    available: np.ndarray, q: int, picker: _DiversityRule, settings: AcquisitionSettings,
+) -> tuple[list[int], list[float]]:
+    """Sequential greedy with `optimize_acqf_discrete`; the pool sits at offset 1 of the model.
+
+    With a `floor`, each pick is searched among the candidates that beat, in at least one draw,
+    both the floor and every earlier pick: any other candidate adds no improvement in any draw,
+    so its value cannot be the largest (only if no candidate is left does the search take all).
+    """
+    # choices in order of decreasing posterior mean: optimize_acqf_discrete keeps the first of
+    # equal values, so ties (e.g. a batch probability that has reached 1) go to the better mean
+    by_mean = np.argsort(-unit_pool.mean(axis=0), kind="stable")  # pool positions
+    level = None if floor is None else np.asarray(floor, dtype=unit_pool.dtype)
+    picks: list[int] = []
+    values: list[float] = []
+    for _ in range(q):
+        candidates = by_mean[available[by_mean]]
+        if len(candidates) == 0:
+            break
+        if level is not None:
+            live = (unit_pool[:, candidates] > level[:, None]).any(axis=0)
+            if live.any():
+                candidates = candidates[live]
+        choice, value = optimize_acqf_discrete(
+            acqf, q=1, choices=model.choices(candidates + 1), max_batch_size=settings.max_batch_size,
+        )
+        pick = int(choice[0, 0].round()) - 1
+        picks.append(pick)
+        values.append(float(value.reshape(-1)[0]))
+        acqf.set_X_pending(model.choices(np.asarray(picks) + 1))
+        picker.after_pick(pick, available)
+        if level is not None:
+            level = np.maximum(level, unit_pool[:, pick])
+    return picks, values
+
+
+def _direct(
+    strategy: str, unit_pool: np.ndarray, available: np.ndarray, q: int, picker: _DiversityRule, seed: int,
+) -> tuple[list[int], list[float]]:
+    rng = np.random.default_rng(seed)
+    n_draws = unit_pool.shape[0]
+    order = rng.permutation(n_draws)  # Thompson: slot k uses draw order[k % s]
+    mean = unit_pool.mean(axis=0)
+    picks: list[int] = []
+    values: list[float] = []
+    for k in range(q):
+        candidates = np.flatnonzero(available)
+        if len(candidates) == 0:
+            break
+        if strategy == "random":
+            pick, value = int(rng.choice(candidates)), float("nan")
+        else:
+            score = unit_pool[order[k % n_draws], candidates] if strategy == "thompson" else mean[candidates]
+            best = int(np.argmax(score))
+            pick, value = int(candidates[best]), float(score[best])
+        picks.append(pick)
+        values.append(value)
+        picker.after_pick(pick, available)
+    return picks, values

@@ -1,0 +1,1 @@
+"""Closed-loop campaign: proposals out to the wet lab, measurements back in."""

@@ -1,0 +1,83 @@
+"""Predicting large pools in bounded memory, keeping the draws acquisition needs."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from discovery.model.base import Prediction, PropertyModel
+
+#: Rows per `predict` call: with 512 draws a chunk's draws take ~17 MB.
+CHUNK_ROWS = 4096
+
+
+@dataclass
+class PoolPrediction:
+    """The model's prediction for n molecules, with a fixed number of draws kept (float32).
+
+    Attributes:
+        mean, std, latent_std: Shape (n,), property units (see `Prediction`).
+        lower_90, upper_90: Central 90 % interval of a new measurement, shape (n,).
+        latent_draws: Draws of the noise-free property, shape (s, n).
+        observation_draws: Draws of a new measurement, shape (s, n), or None.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    latent_std: np.ndarray
+    lower_90: np.ndarray
+    upper_90: np.ndarray
+    latent_draws: np.ndarray
+    observation_draws: np.ndarray | None
+
+    def subset(self, index: np.ndarray) -> Prediction:
+        """A `Prediction` for the molecules at `index`, built from the kept draws."""
+        obs = None if self.observation_draws is None else self.observation_draws[:, index].astype(np.float64)
+        return Prediction(
+            mean=self.mean[index], std=self.std[index], latent_std=self.latent_std[index],
+            latent_draws=self.latent_draws[:, index].astype(np.float64), observation_draws=obs,
+        )
+
+
+def predict_pool(model: PropertyModel, X: pd.DataFrame, n_draws: int, seed: int) -> PoolPrediction:
+    """Predict X chunk by chunk; each chunk's noise has its own seed (independent across chunks).
+
+    Models whose `predict` takes `n_draws` / `noise_seed` (BayesianILR) get them; for others the
+    first `n_draws` of their draws are kept.
+
+    Raises:
+        ValueError: the model gives no posterior draws (acquisition needs them).
+    """
+    if len(X) == 0:
+        raise ValueError("nothing to predict: the table is empty")
+    parameters = inspect.signature(model.predict).parameters
+    pieces: list[tuple[Prediction, np.ndarray, np.ndarray]] = []
+    for number, start in enumerate(range(0, len(X), CHUNK_ROWS)):
+        chunk = X.iloc[start : start + CHUNK_ROWS]
+        kwargs = {}
+        if "n_draws" in parameters:
+            kwargs["n_draws"] = n_draws
+        if "noise_seed" in parameters:
+            kwargs["noise_seed"] = int(seed) * 1_000_003 + number
+        prediction = model.predict(chunk, **kwargs)
+        if prediction.latent_draws is None:
+            raise ValueError(f"{type(model).__name__} gives no posterior draws; acquisition needs a model that does")
+        lower, upper = prediction.interval(0.9)
+        pieces.append((prediction, lower, upper))
+    first = pieces[0][0]
+    has_obs = first.observation_draws is not None
+    return PoolPrediction(
+        mean=np.concatenate([p.mean for p, _, _ in pieces]),
+        std=np.concatenate([p.std for p, _, _ in pieces]),
+        latent_std=np.concatenate([p.latent_std for p, _, _ in pieces]),
+        lower_90=np.concatenate([lo for _, lo, _ in pieces]),
+        upper_90=np.concatenate([hi for _, _, hi in pieces]),
+        latent_draws=np.concatenate([p.latent_draws[:n_draws].astype(np.float32) for p, _, _ in pieces], axis=1),
+        observation_draws=(
+            np.concatenate([p.observation_draws[:n_draws].astype(np.float32) for p, _, _ in pieces], axis=1)
+            if has_obs else None
+        ),
+    )

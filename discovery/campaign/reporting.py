@@ -1,0 +1,71 @@
+"""Assemble the round's `ReportData` from the campaign state and render `report.html`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from discovery.report import ReportData, ReportOptions, render_report
+
+if TYPE_CHECKING:
+    from discovery.campaign.loop import Campaign
+
+
+def write_report(campaign: Campaign, round_number: int) -> Path:
+    """Render the report of the round `campaign.propose()` just ran; returns its path."""
+    s = campaign.settings
+    store = campaign.store
+    last = campaign._last
+    model = last["model"]
+    measured = store.measurements()
+    pool = last["pool"]
+    prediction = last["pool_prediction"]
+    pool_table = pd.DataFrame({"candidate_id": pool["candidate_id"], "mean": prediction.mean,
+                               "std": prediction.latent_std})
+    proposals = store.proposals(round_number)
+    previous = store.proposals(round_number - 1) if round_number > 1 else pd.DataFrame()
+    last_round = None
+    if len(previous):
+        values = measured[measured["round"] == round_number - 1].groupby("candidate_id")["value"].mean()
+        answered = previous[previous["candidate_id"].isin(values.index)]
+        if len(answered):
+            last_round = pd.DataFrame({
+                "smiles": answered["smiles"], "mean": answered["mean"], "lower_90": answered["lower_90"],
+                "upper_90": answered["upper_90"], "measured": values.loc[answered["candidate_id"]].to_numpy(),
+            })
+    failures = store.failures()
+    warnings = []
+    if len(failures):
+        warnings.append(f"{len(failures)} molecule(s) could not be used (unparsable or QM failure); see the "
+                        f"failures table in {store.path}")
+    coefficients = model.coefficients() if hasattr(model, "coefficients") else _empty_coefficients()
+    data = ReportData(
+        campaign=s.campaign.name,
+        round=round_number,
+        target=s.campaign.target,
+        direction=s.campaign.direction,
+        measured=measured[["smiles", "value", "round", "candidate_id"]],
+        proposals=proposals,
+        pool=pool_table,
+        coefficients=coefficients,
+        diagnostics=dict(getattr(model, "diagnostics_", {})),
+        cv=None,
+        last_round=last_round,
+        warnings=warnings,
+        pool_summary=store.pool_summary(round_number),
+        unit=s.campaign.unit,
+        model_name=s.model_name,
+        model_scale=(f"ln {s.campaign.target}" if getattr(model, "target_transform", "none") == "log" else None),
+    )
+    options = ReportOptions.from_dict(dict(s.report.options))
+    out = render_report(data, campaign.folder / "report.html", options)
+    store.log_event("report", f"report written to {out}", round_number)
+    return out
+
+
+def _empty_coefficients() -> pd.DataFrame:
+    return pd.DataFrame({"term": [], "label": [], "mean": np.array([]), "lower_5": np.array([]),
+                         "upper_95": np.array([]), "excludes_zero": np.array([], dtype=bool)})

@@ -1,0 +1,324 @@
+"""A campaign's state in one SQLite file: molecules, measurements, rounds, pools, fits, proposals.
+
+Every public write is one transaction (`BEGIN IMMEDIATE` ... `COMMIT`), so a process killed at
+any moment leaves the database as it was before or after that step, never in between; the loop
+resumes from what is committed. Molecules get campaign-wide ids (`C000001`, ...) in order of
+first appearance, so ids in proposal files stay valid for the life of the campaign.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS molecules (
+    candidate_id TEXT PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    smiles TEXT NOT NULL,
+    origin TEXT NOT NULL,          -- seed | mutation | brics | library | selfies | lab
+    parent TEXT NOT NULL,
+    first_round INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS measurements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    candidate_id TEXT NOT NULL REFERENCES molecules(candidate_id),
+    value REAL NOT NULL,
+    uncertainty REAL,
+    date TEXT,
+    notes TEXT,
+    source TEXT NOT NULL,          -- seed data file, results file, or oracle
+    round INTEGER NOT NULL,        -- the round whose proposals it answers (0: seed data)
+    recorded_unix REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rounds (
+    round INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,          -- started | fitted | pooled | proposed
+    config_hash TEXT NOT NULL,
+    n_measured INTEGER NOT NULL,
+    best_value REAL,
+    started_unix REAL NOT NULL,
+    finished_unix REAL
+);
+CREATE TABLE IF NOT EXISTS fits (
+    round INTEGER PRIMARY KEY,
+    config_hash TEXT NOT NULL,
+    data_hash TEXT NOT NULL,
+    path TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    diagnostics_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pool (
+    round INTEGER NOT NULL,
+    candidate_id TEXT NOT NULL REFERENCES molecules(candidate_id),
+    PRIMARY KEY (round, candidate_id)
+);
+CREATE TABLE IF NOT EXISTS pool_summaries (
+    round INTEGER PRIMARY KEY,
+    summary_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS proposals (
+    round INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    candidate_id TEXT NOT NULL REFERENCES molecules(candidate_id),
+    mean REAL NOT NULL,
+    lower_90 REAL NOT NULL,
+    upper_90 REAL NOT NULL,
+    prob_beat_best REAL NOT NULL,
+    acquisition_value REAL,
+    nearest_measured_id TEXT NOT NULL,
+    nearest_similarity REAL NOT NULL,
+    outside_domain INTEGER NOT NULL,
+    PRIMARY KEY (round, rank),
+    UNIQUE (round, candidate_id)
+);
+CREATE TABLE IF NOT EXISTS failures (
+    identity TEXT PRIMARY KEY,
+    smiles TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    round INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_unix REAL NOT NULL,
+    round INTEGER,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    data_json TEXT NOT NULL
+);
+"""
+
+ROUND_STATUSES = ("started", "fitted", "pooled", "proposed")
+_PROPOSAL_COLUMNS = (
+    "rank", "candidate_id", "mean", "lower_90", "upper_90", "prob_beat_best", "acquisition_value",
+    "nearest_measured_id", "nearest_similarity", "outside_domain",
+)
+
+
+class CampaignStore:
+    """The SQLite state of one campaign (`state.sqlite` in its folder)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> CampaignStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- molecules ----------------------------------------------------------------------------
+    def register_molecules(
+        self, rows: Iterable[tuple[str, str, str, str]], round_number: int, db: sqlite3.Connection | None = None,
+    ) -> dict[str, str]:
+        """Give ids to new molecules; rows are (identity, smiles, origin, parent).
+
+        Returns identity -> candidate_id for every row (existing molecules keep their id).
+        Pass `db` to join an open transaction.
+        """
+        rows = list(rows)
+        if db is None:
+            with self.transaction() as conn:
+                return self.register_molecules(rows, round_number, conn)
+        known = dict(db.execute("SELECT identity, candidate_id FROM molecules").fetchall())
+        next_number = db.execute("SELECT COUNT(*) FROM molecules").fetchone()[0] + 1
+        new = []
+        for identity, smiles, origin, parent in rows:
+            if identity in known:
+                continue
+            known[identity] = f"C{next_number:06d}"
+            new.append((known[identity], identity, smiles, origin, parent, round_number))
+            next_number += 1
+        db.executemany("INSERT INTO molecules VALUES (?, ?, ?, ?, ?, ?)", new)
+        return {row[0]: known[row[0]] for row in rows}
+
+    def molecules(self) -> pd.DataFrame:
+        """Columns candidate_id, identity, smiles, origin, parent, first_round."""
+        return self._frame("SELECT * FROM molecules ORDER BY candidate_id")
+
+    # -- measurements -------------------------------------------------------------------------
+    def add_measurements(self, rows: Sequence[dict[str, Any]], db: sqlite3.Connection | None = None) -> int:
+        """Store measurements: dicts with candidate_id, value, source, round and optionally
+        uncertainty, date, notes. Returns how many were stored."""
+        if db is None:
+            with self.transaction() as conn:
+                return self.add_measurements(rows, conn)
+        now = time.time()
+        db.executemany(
+            "INSERT INTO measurements (candidate_id, value, uncertainty, date, notes, source, round, recorded_unix)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r["candidate_id"], float(r["value"]), r.get("uncertainty"), r.get("date"), r.get("notes"),
+              r["source"], int(r["round"]), now) for r in rows],
+        )
+        return len(rows)
+
+    def measurements(self) -> pd.DataFrame:
+        """Every stored measurement with its molecule: candidate_id, identity, smiles, value,
+        uncertainty, date, notes, source, round (replicates are separate rows)."""
+        return self._frame(
+            "SELECT m.candidate_id, mol.identity, mol.smiles, m.value, m.uncertainty, m.date, m.notes, m.source, m.round"
+            " FROM measurements m JOIN molecules mol USING (candidate_id) ORDER BY m.id"
+        )
+
+    # -- rounds -------------------------------------------------------------------------------
+    def rounds(self) -> pd.DataFrame:
+        return self._frame("SELECT * FROM rounds ORDER BY round")
+
+    def latest_round(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM rounds ORDER BY round DESC LIMIT 1").fetchone()
+        return None if row is None else dict(zip(self._columns("rounds"), row))
+
+    def start_round(self, round_number: int, config_hash: str, n_measured: int, best_value: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO rounds (round, status, config_hash, n_measured, best_value, started_unix) VALUES (?, ?, ?, ?, ?, ?)",
+                (round_number, "started", config_hash, n_measured, best_value, time.time()),
+            )
+            self._event(db, round_number, "round_started", f"round {round_number} started with {n_measured} measured")
+
+    def set_round_status(self, round_number: int, status: str, db: sqlite3.Connection) -> None:
+        if status not in ROUND_STATUSES:
+            raise ValueError(f"unknown round status {status!r}")
+        finished = time.time() if status == "proposed" else None
+        db.execute("UPDATE rounds SET status = ?, finished_unix = ? WHERE round = ?", (status, finished, round_number))
+
+    # -- fits ---------------------------------------------------------------------------------
+    def record_fit(self, round_number: int, config_hash: str, data_hash: str, path: str, seconds: float,
+                   diagnostics: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO fits VALUES (?, ?, ?, ?, ?, ?)",
+                       (round_number, config_hash, data_hash, path, seconds, json.dumps(diagnostics, default=_jsonable)))
+            self.set_round_status(round_number, "fitted", db)
+            self._event(db, round_number, "model_fitted", f"model fitted in {seconds:.0f} s", {"path": path})
+
+    def fit(self, round_number: int) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM fits WHERE round = ?", (round_number,)).fetchone()
+        if row is None:
+            return None
+        out = dict(zip(self._columns("fits"), row))
+        out["diagnostics"] = json.loads(out.pop("diagnostics_json"))
+        return out
+
+    # -- pool ---------------------------------------------------------------------------------
+    def record_pool(self, round_number: int, molecules: Sequence[tuple[str, str, str, str]], summary: dict[str, Any]) -> None:
+        """Register the round's pool (rows as in `register_molecules`) and its generation summary."""
+        with self.transaction() as db:
+            ids = self.register_molecules(molecules, round_number, db)
+            db.execute("DELETE FROM pool WHERE round = ?", (round_number,))
+            db.executemany("INSERT INTO pool VALUES (?, ?)", [(round_number, cid) for cid in dict.fromkeys(ids.values())])
+            db.execute("INSERT OR REPLACE INTO pool_summaries VALUES (?, ?)", (round_number, json.dumps(summary, default=_jsonable)))
+            self.set_round_status(round_number, "pooled", db)
+            self._event(db, round_number, "pool_generated", f"{len(ids)} candidates in the pool")
+
+    def pool(self, round_number: int) -> pd.DataFrame:
+        """The round's candidates: candidate_id, identity, smiles, origin, parent."""
+        return self._frame(
+            "SELECT mol.candidate_id, mol.identity, mol.smiles, mol.origin, mol.parent FROM pool p"
+            " JOIN molecules mol USING (candidate_id) WHERE p.round = ? ORDER BY mol.candidate_id", (round_number,),
+        )
+
+    def pool_summary(self, round_number: int) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT summary_json FROM pool_summaries WHERE round = ?", (round_number,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # -- proposals ----------------------------------------------------------------------------
+    def record_proposals(self, round_number: int, table: pd.DataFrame) -> None:
+        """Store the round's proposals (columns of `proposal_table`) and close the round."""
+        missing = [c for c in _PROPOSAL_COLUMNS if c not in table.columns]
+        if missing:
+            raise ValueError(f"proposal table lacks columns {missing}")
+        rows = [
+            (round_number, int(r["rank"]), r["candidate_id"], float(r["mean"]), float(r["lower_90"]),
+             float(r["upper_90"]), float(r["prob_beat_best"]), _float_or_none(r["acquisition_value"]),
+             str(r["nearest_measured_id"]), float(r["nearest_similarity"]), int(bool(r["outside_domain"])))
+            for _, r in table.iterrows()
+        ]
+        with self.transaction() as db:
+            db.execute("DELETE FROM proposals WHERE round = ?", (round_number,))
+            db.executemany(f"INSERT INTO proposals VALUES ({', '.join('?' * 11)})", rows)
+            self.set_round_status(round_number, "proposed", db)
+            self._event(db, round_number, "proposed", f"{len(rows)} candidates proposed")
+
+    def proposals(self, round_number: int | None = None) -> pd.DataFrame:
+        """Proposals with their SMILES and the nearest measured molecule's SMILES."""
+        query = (
+            "SELECT p.*, mol.smiles, mol.identity, near.smiles AS nearest_measured_smiles FROM proposals p"
+            " JOIN molecules mol USING (candidate_id)"
+            " LEFT JOIN molecules near ON near.candidate_id = p.nearest_measured_id"
+        )
+        if round_number is None:
+            return self._frame(query + " ORDER BY p.round, p.rank")
+        return self._frame(query + " WHERE p.round = ? ORDER BY p.rank", (round_number,))
+
+    # -- failures and events ------------------------------------------------------------------
+    def record_failures(self, rows: Iterable[tuple[str, str, str, str]], round_number: int) -> None:
+        """Molecules that could not be used: (identity, smiles, stage, reason)."""
+        rows = [(*r, round_number) for r in rows]
+        if rows:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)", rows)
+
+    def failures(self) -> pd.DataFrame:
+        return self._frame("SELECT * FROM failures ORDER BY round, identity")
+
+    def log_event(self, kind: str, message: str, round_number: int | None = None, data: dict[str, Any] | None = None) -> None:
+        with self.transaction() as db:
+            self._event(db, round_number, kind, message, data)
+
+    def events(self) -> pd.DataFrame:
+        return self._frame("SELECT * FROM events ORDER BY id")
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _event(self, db: sqlite3.Connection, round_number: int | None, kind: str, message: str,
+               data: dict[str, Any] | None = None) -> None:
+        db.execute(
+            "INSERT INTO events (at_unix, round, kind, message, data_json) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), round_number, kind, message, json.dumps(data or {}, default=_jsonable)),
+        )
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
+
+    def _frame(self, query: str, params: tuple = ()) -> pd.DataFrame:
+        cursor = self._db.execute(query, params)
+        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+
+def _float_or_none(value: Any) -> float | None:
+    value = float(value)
+    return None if value != value else value  # NaN (e.g. random strategy) is stored as NULL
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

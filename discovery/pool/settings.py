@@ -1,0 +1,287 @@
+"""Pool settings: the typed form of `conf/pool/*.yaml`, validated at the boundary.
+
+`PoolSettings.from_dict` takes the plain mapping (e.g. `OmegaConf.to_container(cfg.pool)`),
+refuses unknown keys and wrong types with the dotted key in the message, and fills every
+missing key with its default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdkit import Chem
+
+from discovery.pool.filters import ALERT_CATALOGUES
+from discovery.pool.mutation import CHAIN_UNITS, OPERATORS, SUBSTITUENTS
+
+def _known(kind: str, names: Sequence[str], known: Sequence[str]) -> list[str]:
+    unknown = [n for n in names if n not in known]
+    return [f"unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}"] if unknown else []
+
+
+def _elements(key: str, symbols: Sequence[str]) -> list[str]:
+    table = Chem.GetPeriodicTable()
+    bad = []
+    for symbol in symbols:
+        try:
+            number = table.GetAtomicNumber(symbol)
+        except RuntimeError:
+            number = 0
+        if number < 1 or table.GetElementSymbol(number) != symbol:
+            bad.append(symbol)
+    return [f"{key}: not element symbols: {', '.join(map(repr, bad))}"] if bad else []
+
+
+def _check(where: str, problems: list[str]) -> None:
+    if problems:
+        raise ValueError(f"invalid pool settings ({where}): " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class MutationSettings:
+    """Graph mutations of the seeds (see `discovery.pool.mutation`).
+
+    Attributes:
+        enabled: Run this generator.
+        generations: Rounds of mutation; accepted children of one round are the parents of the next.
+        children_per_parent: Distinct children proposed per parent and round.
+        operators: (operator name, relative weight) pairs; weight 0 or leaving one out switches
+            it off.
+        substituents: Names from `mutation.SUBSTITUENTS` that may be added.
+        chain_units: Names from `mutation.CHAIN_UNITS` that may be inserted into chains.
+        swap_elements: Elements `atom_swap` trades among.
+        max_substituent_atoms: Largest side group (heavy atoms) that may be removed or replaced.
+    """
+
+    enabled: bool = True
+    generations: int = 3
+    children_per_parent: int = 10
+    operators: tuple[tuple[str, float], ...] = (
+        ("atom_swap", 1.0),
+        ("add_substituent", 2.0),
+        ("remove_substituent", 1.0),
+        ("replace_substituent", 2.0),
+        ("chain_insert", 1.0),
+        ("chain_delete", 1.0),
+        ("ring_resize", 0.5),
+        ("ring_saturation", 0.5),
+    )
+    substituents: tuple[str, ...] = (
+        "F", "Cl", "Br", "CH3", "CF3", "OH", "OCH3", "NH2", "CN", "NO2", "oxo", "COOH", "COOCH3", "phenyl",
+    )  # fmt: skip
+    chain_units: tuple[str, ...] = ("CH2", "O", "S", "NH", "C=O", "COO", "CONH")
+    swap_elements: tuple[str, ...] = ("C", "N", "O", "S")
+    max_substituent_atoms: int = 6
+
+    def __post_init__(self) -> None:
+        problems = _known("operator", [n for n, _ in self.operators], OPERATORS)
+        problems += _known("substituent", self.substituents, list(SUBSTITUENTS))
+        problems += _known("chain unit", self.chain_units, list(CHAIN_UNITS))
+        problems += _elements("swap_elements", self.swap_elements)
+        if self.generations < 0:
+            problems.append("generations must be >= 0")
+        if self.children_per_parent < 1:
+            problems.append("children_per_parent must be >= 1")
+        if any(w < 0 for _, w in self.operators) or (self.enabled and not any(w > 0 for _, w in self.operators)):
+            problems.append("operator weights must be >= 0 with at least one > 0")
+        if not self.substituents:
+            problems.append("substituents must not be empty")
+        if not self.chain_units:
+            problems.append("chain_units must not be empty")
+        if self.max_substituent_atoms < 1:
+            problems.append("max_substituent_atoms must be >= 1")
+        _check("mutation", problems)
+
+
+@dataclass(frozen=True)
+class BricsSettings:
+    """BRICS fragment recombination of the seeds (see `discovery.pool.brics`).
+
+    Attributes:
+        enabled: Run this generator.
+        max_products: Distinct products to propose at most.
+        max_fragments: Fragments per product at most.
+    """
+
+    enabled: bool = True
+    max_products: int = 2000
+    max_fragments: int = 4
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_products < 1:
+            problems.append("max_products must be >= 1")
+        if self.max_fragments < 2:
+            problems.append("max_fragments must be >= 2")
+        _check("brics", problems)
+
+
+@dataclass(frozen=True)
+class LibrarySettings:
+    """A user file of candidates (see `discovery.pool.library`).
+
+    Attributes:
+        path: CSV/TSV or SMILES file; None for no library.
+        smiles_column: Column holding the SMILES in a CSV/TSV.
+    """
+
+    path: str | None = None
+    smiles_column: str = "smiles"
+
+
+@dataclass(frozen=True)
+class SelfiesSettings:
+    """SELFIES token mutations of the seeds (see `discovery.pool.selfies_mutation`).
+
+    Attributes:
+        enabled: Run this generator.
+        generations: Rounds of mutation.
+        children_per_parent: Distinct children proposed per parent and round.
+        max_edits: Token edits per child at most.
+        elements: Elements whose tokens may be inserted.
+    """
+
+    enabled: bool = False
+    generations: int = 1
+    children_per_parent: int = 10
+    max_edits: int = 2
+    elements: tuple[str, ...] = ("C", "N", "O", "S", "F", "Cl")
+
+    def __post_init__(self) -> None:
+        problems = _elements("elements", self.elements)
+        if self.generations < 0:
+            problems.append("generations must be >= 0")
+        if self.children_per_parent < 1:
+            problems.append("children_per_parent must be >= 1")
+        if self.max_edits < 1:
+            problems.append("max_edits must be >= 1")
+        _check("selfies", problems)
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """What a candidate must satisfy (see `discovery.pool.filters`).
+
+    Attributes:
+        allowed_elements: Element symbols allowed (hydrogen always is).
+        min_heavy_atoms: Fewest heavy atoms (repeat units: besides the two `[*]`).
+        max_heavy_atoms: Most heavy atoms.
+        allow_charged: Keep net-charged or zwitterionic candidates.
+        max_sa_score: Highest synthetic accessibility score kept (1 easy .. 10 hard); None = no cut.
+        alerts: Alert catalogues: RDKit FilterCatalog names (PAINS, BRENK, NIH, ZINC, ...) or UNSTABLE.
+    """
+
+    allowed_elements: tuple[str, ...] = ("H", "C", "N", "O", "F", "P", "S", "Cl", "Br", "I")
+    min_heavy_atoms: int = 3
+    max_heavy_atoms: int = 35
+    allow_charged: bool = False
+    max_sa_score: float | None = 4.5
+    alerts: tuple[str, ...] = ("PAINS", "BRENK")
+
+    def __post_init__(self) -> None:
+        problems = _elements("allowed_elements", self.allowed_elements)
+        problems += _known("alert catalogue", self.alerts, ALERT_CATALOGUES)
+        if not 1 <= self.min_heavy_atoms <= self.max_heavy_atoms:
+            problems.append("need 1 <= min_heavy_atoms <= max_heavy_atoms")
+        if self.max_sa_score is not None and not 1 <= self.max_sa_score <= 10:
+            problems.append("max_sa_score must be in [1, 10] or null")
+        _check("filters", problems)
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How the candidate pool is generated and filtered.
+
+    Attributes:
+        kind: "auto" (polymer mode when most parsed seeds are repeat units), "molecule" or "polymer".
+        max_candidates: Generation stops once this many candidates are accepted.
+        mutation: Graph mutation generator.
+        brics: BRICS recombination generator.
+        library: User library file.
+        selfies: SELFIES mutation generator.
+        filters: Candidate filters.
+    """
+
+    kind: str = "auto"
+    max_candidates: int = 2000
+    mutation: MutationSettings = field(default_factory=MutationSettings)
+    brics: BricsSettings = field(default_factory=BricsSettings)
+    library: LibrarySettings = field(default_factory=LibrarySettings)
+    selfies: SelfiesSettings = field(default_factory=SelfiesSettings)
+    filters: FilterSettings = field(default_factory=FilterSettings)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.kind not in ("auto", "molecule", "polymer"):
+            problems.append(f"kind must be auto, molecule or polymer, got {self.kind!r}")
+        if self.max_candidates < 1:
+            problems.append("max_candidates must be >= 1")
+        _check("pool", problems)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> PoolSettings:
+        """Build from a plain mapping (e.g. a YAML file or Hydra's `cfg.pool` as a container).
+
+        Raises:
+            ValueError: naming the dotted key of an unknown key or a value of the wrong type,
+                or listing the values that fail validation.
+        """
+        return _build(cls, values, "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (operator weights as a mapping), accepted by `from_dict`."""
+        data = dataclasses.asdict(self)
+        data["mutation"]["operators"] = dict(self.mutation.operators)
+        for section in ("mutation", "selfies", "filters"):
+            for key, value in data[section].items():
+                if isinstance(value, tuple):
+                    data[section][key] = list(value)
+        return data
+
+
+def _build(cls: type, values: Any, prefix: str) -> Any:
+    if not isinstance(values, Mapping):
+        raise ValueError(f"pool setting {prefix.rstrip('.') or '(root)'} must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in values:
+        if key not in known:
+            raise ValueError(f"unknown pool setting '{prefix}{key}'; known keys here: {', '.join(known)}")
+    return cls(**{key: _convert(hints[key], value, f"{prefix}{key}") for key, value in values.items()})
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    """Check `value` against the annotation `hint` and convert lists and mappings to tuples."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, {} if value is None else value, f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return _convert(next(a for a in args if a is not type(None)), value, key)
+    if origin is tuple and typing.get_origin(args[0]) is tuple:  # (name, weight) pairs
+        if not isinstance(value, Mapping):
+            raise ValueError(f"pool setting {key} must be a mapping of name: weight, got {value!r}")
+        return tuple((str(name), _convert(float, weight, f"{key}.{name}")) for name, weight in value.items())
+    if origin is tuple:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise ValueError(f"pool setting {key} must be a list, got {value!r}")
+        return tuple(_convert(args[0], item, key) for item in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"pool setting {key} must be true/false, got {value!r}")
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"pool setting {key} must be an integer, got {value!r}")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"pool setting {key} must be a number, got {value!r}")
+        return float(value)
+    elif hint is str and not isinstance(value, str):
+        raise ValueError(f"pool setting {key} must be a string, got {value!r}")
+    return value

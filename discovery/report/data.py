@@ -1,0 +1,168 @@
+"""What a round's report shows: the `ReportData` contract between the campaign loop and the report.
+
+Column contracts (extra columns are ignored; missing ones raise a ValueError naming them):
+
+- `measured`: smiles, value, round (0 = seed data), candidate_id; optional name (shown for the best)
+- `proposals`: rank, candidate_id, smiles, mean, lower_90, upper_90, prob_beat_best,
+  acquisition_value, nearest_measured_smiles, nearest_similarity (Tanimoto 0-1), outside_domain
+- `pool`: mean, std (latent std), one row per pool candidate (100k rows are fine); optional
+  candidate_id, used to place the proposals in the pool landscape at their latent std
+- `coefficients`: term, label, mean, lower_5, upper_95, excludes_zero (as `BayesianILR.coefficients()`)
+- `cv`: smiles, y, mean, lower_90, upper_90, pit — cross-validated predictive summaries of the
+  measured molecules (`mean` is the point prediction, a median for skewed predictives); `pit` is the probability integral transform P(Y_pred <= y) under the
+  held-out predictive, so the coverage of any central interval follows from it (a central
+  p-interval covers y exactly when |pit - 0.5| <= p/2). `predictive_summary` builds this table
+  from predictive draws.
+- `last_round`: smiles, mean, lower_90, upper_90, measured — the previous round's proposals,
+  as predicted then, with the value the lab measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MEASURED_COLUMNS = ("smiles", "value", "round", "candidate_id")
+PROPOSAL_COLUMNS = (
+    "rank", "candidate_id", "smiles", "mean", "lower_90", "upper_90", "prob_beat_best",
+    "acquisition_value", "nearest_measured_smiles", "nearest_similarity", "outside_domain",
+)
+POOL_COLUMNS = ("mean", "std")
+COEFFICIENT_COLUMNS = ("term", "label", "mean", "lower_5", "upper_95", "excludes_zero")
+CV_COLUMNS = ("smiles", "y", "mean", "lower_90", "upper_90", "pit")
+LAST_ROUND_COLUMNS = ("smiles", "mean", "lower_90", "upper_90", "measured")
+
+
+@dataclass
+class ReportData:
+    """Everything one round's report shows (see the module docstring for the table columns).
+
+    Attributes:
+        campaign: Campaign name.
+        round: The round these proposals are for (measured data has rounds < this).
+        target: Property column name, e.g. "dielectric_constant".
+        direction: "max" or "min": which way is better.
+        measured: Every measured molecule so far.
+        proposals: The candidates proposed for the lab, ranked.
+        pool: Predicted mean and latent std of every pool candidate.
+        coefficients: Posterior summary of the model terms, strongest first.
+        diagnostics: Sampler diagnostics (`BayesianILR.diagnostics_`): method, divergences,
+            n_draws, max_rhat, min_ess_bulk, warnings, optionally a `calibration` dict.
+        cv: Cross-validated predictions of the measured molecules, or None.
+        last_round: The previous round's proposals with their measured values, or None.
+        warnings: Campaign-level warnings, shown first.
+        pool_summary: Counts from pool generation: flat {name: count}, a nested dict under
+            "rejected" ({reason: count}) is shown one row per reason.
+        unit: Unit of the target for axis labels and tables ("" when dimensionless).
+        model_name: Short description of the model, shown in the header.
+        model_scale: The scale the model is linear in, when not the target itself (e.g.
+            "ln dielectric constant" for a log-target model): the unit of the coefficients and of
+            the calibrated model error. None: `target_label`.
+    """
+
+    campaign: str
+    round: int
+    target: str
+    direction: str
+    measured: pd.DataFrame
+    proposals: pd.DataFrame
+    pool: pd.DataFrame
+    coefficients: pd.DataFrame
+    diagnostics: dict[str, Any]
+    cv: pd.DataFrame | None = None
+    last_round: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    pool_summary: dict[str, Any] | None = None
+    unit: str = ""
+    model_name: str = "Bayesian interaction linear regression"
+    model_scale: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("max", "min"):
+            raise ValueError(f"direction must be 'max' or 'min', got {self.direction!r}")
+        tables = {
+            "measured": (self.measured, MEASURED_COLUMNS),
+            "proposals": (self.proposals, PROPOSAL_COLUMNS),
+            "pool": (self.pool, POOL_COLUMNS),
+            "coefficients": (self.coefficients, COEFFICIENT_COLUMNS),
+            "cv": (self.cv, CV_COLUMNS),
+            "last_round": (self.last_round, LAST_ROUND_COLUMNS),
+        }
+        for name, (table, columns) in tables.items():
+            if table is None:
+                continue
+            missing = [c for c in columns if c not in table.columns]
+            if missing:
+                raise ValueError(f"ReportData.{name} lacks columns {missing} (has {list(table.columns)})")
+
+    @property
+    def best_measured(self) -> pd.Series | None:
+        """The best measured row (by `direction`), or None before any measurement."""
+        values = self.measured["value"].astype(float)
+        if values.notna().sum() == 0:
+            return None
+        index = values.idxmax() if self.direction == "max" else values.idxmin()
+        return self.measured.loc[index]
+
+    @property
+    def scale_label(self) -> str:
+        """What the coefficients are effects on (`model_scale`, else `target_label`)."""
+        return self.model_scale or self.target_label
+
+    @property
+    def target_label(self) -> str:
+        """Human-readable target with unit, e.g. "dielectric constant" or "Tg (K)"."""
+        name = self.target.replace("_", " ")
+        return f"{name} ({self.unit})" if self.unit else name
+
+
+def predictive_summary(
+    smiles: list[str] | pd.Series,
+    y: np.ndarray,
+    draws: np.ndarray,
+    weights: np.ndarray | None = None,
+    point: str = "mean",
+) -> pd.DataFrame:
+    """The `cv` table from held-out predictive draws of new observations.
+
+    Args:
+        smiles: The measured molecules, length n.
+        y: Their measured values, shape (n,).
+        draws: Predictive draws of an observation, shape (S, n), each column from a model that
+            did not see that molecule (K-fold refits), or from one fit with `weights`.
+        weights: Optional normalised importance weights, shape (S, n), columns summing to 1
+            (e.g. PSIS-LOO weights), to turn one full-data posterior into leave-one-out ones.
+        point: The `mean` column's point prediction: "mean", or "median" for skewed predictives
+            (a log-target model), as the model's own point prediction.
+    """
+    if point not in ("mean", "median"):
+        raise ValueError(f"point must be 'mean' or 'median', got {point!r}")
+    y = np.asarray(y, dtype=float)
+    S, n = draws.shape
+    w = np.full((S, n), 1.0 / S) if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(draws, axis=0)
+    sorted_draws = np.take_along_axis(draws, order, axis=0)
+    cumulative = np.cumsum(np.take_along_axis(w, order, axis=0), axis=0)
+
+    def quantile(q: float) -> np.ndarray:
+        # first sorted draw whose cumulative weight reaches q
+        rows = np.minimum((cumulative < q).sum(axis=0), S - 1)
+        return sorted_draws[rows, np.arange(n)]
+
+    return pd.DataFrame({
+        "smiles": list(smiles),
+        "y": y,
+        "mean": (w * draws).sum(axis=0) if point == "mean" else quantile(0.5),
+        "lower_90": quantile(0.05),
+        "upper_90": quantile(0.95),
+        "pit": (w * (draws <= y[None, :])).sum(axis=0),
+    })
+
+
+def observed_coverage(pit: np.ndarray, nominal: np.ndarray) -> np.ndarray:
+    """Fraction of molecules inside the central predictive interval at each nominal level."""
+    distance = np.abs(np.asarray(pit, dtype=float) - 0.5)
+    return np.array([(distance <= level / 2).mean() for level in np.asarray(nominal, dtype=float)])

@@ -1,0 +1,200 @@
+"""The report's plots: matplotlib (Agg, no pyplot state) rendered to inline PNG data URIs.
+
+Raster PNG throughout: a 100k-candidate pool is a few tens of kB as an image but megabytes as
+SVG. User text (term labels, SMILES, the target name) passes through `_plain`, so a `$` in a
+name is shown as a dollar sign instead of starting mathtext.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+
+from discovery.report.data import observed_coverage
+
+BLUE, ORANGE, RED, GREY, GREEN = "#2b6cb0", "#dd6b20", "#c53030", "#8a8f98", "#2f855a"
+STYLE = {
+    "font.size": 10.5,
+    "axes.titlesize": 11.5,
+    "axes.labelsize": 10.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.8,
+    "legend.frameon": False,
+    "legend.fontsize": 9.5,
+    "figure.dpi": 100,
+}
+# light grey to near black: a lone candidate still shows against the shaded measured range
+DENSITY = LinearSegmentedColormap.from_list("pool_density", ["#c4cad3", "#1f2a37"])
+NOMINAL_LEVELS = np.round(np.arange(0.05, 1.0, 0.05), 2)
+Z90 = 1.6448536269514722  # standard normal 95th percentile: half-width of a 90 % interval in SDs
+
+
+@contextmanager
+def _figure(width: float, height: float) -> Iterator[Figure]:
+    with matplotlib.rc_context(STYLE):
+        yield Figure(figsize=(width, height), layout="constrained")
+
+
+def to_data_uri(fig: Figure, dpi: int) -> str:
+    """The figure as a `data:image/png;base64,...` URI."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def parity_figure(cv: pd.DataFrame, label: str) -> Figure:
+    """Held-out predicted mean (with 90 % intervals) against the measured value."""
+    label = _plain(label)
+    inside = (cv["y"] >= cv["lower_90"]) & (cv["y"] <= cv["upper_90"])
+    with _figure(5.3, 4.4) as fig:
+        ax = fig.add_subplot()
+        for mask, colour, name in ((inside, BLUE, "inside its 90 % interval"), (~inside, ORANGE, "outside its 90 % interval")):
+            rows = cv[mask]
+            if rows.empty:
+                continue
+            # intervals as plain lines: a skewed predictive may put its mean outside the central interval
+            ax.vlines(rows["y"], rows["lower_90"], rows["upper_90"], color=colour, lw=1, alpha=0.35)
+            ax.scatter(rows["y"], rows["mean"], s=22, color=colour, alpha=0.9, lw=0, label=f"{name} ({len(rows)})")
+        # frame the points, not the intervals: long-tailed intervals may run off the edge
+        low = float(min(cv["y"].min(), cv["mean"].min()))
+        high = float(max(cv["y"].max(), cv["mean"].max()))
+        pad = 0.12 * (high - low or 1.0)
+        low, high = low - pad, high + pad
+        ax.plot([low, high], [low, high], color=GREY, lw=1, ls="--", zorder=0)
+        ax.set(xlim=(low, high), ylim=(low, high))
+        rmse = float(np.sqrt(np.mean((cv["y"] - cv["mean"]) ** 2)))
+        ax.set(xlabel=f"measured {label}", ylabel=f"predicted {label} (held out)", title="Cross-validated predictions")
+        ax.text(0.03, 0.97, f"RMSE {rmse:.3g}\n{inside.sum()} of {len(cv)} inside 90 % interval",
+                transform=ax.transAxes, va="top", fontsize=9.5, bbox={"fc": "white", "ec": "#ddd", "pad": 4})
+        ax.legend(loc="lower right")
+    return fig
+
+
+def calibration_figure(cv: pd.DataFrame) -> Figure:
+    """Observed against nominal coverage of central predictive intervals, with the band that
+    sampling noise alone explains for this many molecules."""
+    n = len(cv)
+    observed = observed_coverage(cv["pit"].to_numpy(), NOMINAL_LEVELS)
+    band = Z90 * np.sqrt(NOMINAL_LEVELS * (1 - NOMINAL_LEVELS) / max(n, 1))
+    with _figure(5.3, 4.4) as fig:
+        ax = fig.add_subplot()
+        ax.fill_between(NOMINAL_LEVELS, NOMINAL_LEVELS - band, NOMINAL_LEVELS + band, color=GREY, alpha=0.2, lw=0,
+                        label=f"expected scatter for {n} molecules (90 %)")
+        ax.plot([0, 1], [0, 1], color=GREY, lw=1, ls="--")
+        ax.plot(NOMINAL_LEVELS, observed, "o-", color=BLUE, ms=4, lw=1.6, label="observed")
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="nominal coverage of the interval",
+               ylabel="fraction of measured values inside", title="Calibration of the intervals")
+        ax.text(0.03, 0.97, "above the line: intervals too wide", transform=ax.transAxes, fontsize=9, color="#555", va="top")
+        ax.text(0.97, 0.03, "below the line: intervals too narrow", transform=ax.transAxes, fontsize=9, color="#555", ha="right")
+        fig.legend(loc="outside lower center", ncols=2)
+    return fig
+
+
+def last_round_figure(last_round: pd.DataFrame, label: str, best_before: float | None) -> Figure:
+    """Per measured proposal: the interval predicted last round and the value the lab measured."""
+    label = _plain(label)
+    rows = last_round.sort_values("mean").reset_index(drop=True)
+    names = [_shorten(s) for s in rows["smiles"]]
+    inside = (rows["measured"] >= rows["lower_90"]) & (rows["measured"] <= rows["upper_90"])
+    with _figure(5.3, 1.6 + 0.36 * len(rows)) as fig:
+        ax = fig.add_subplot()
+        y = np.arange(len(rows))
+        ax.hlines(y, rows["lower_90"], rows["upper_90"], color=BLUE, lw=5, alpha=0.35, label="predicted 90 % interval")
+        ax.plot(rows["mean"], y, "|", color=BLUE, ms=12, mew=2, label="predicted mean")
+        ax.scatter(rows["measured"], y, marker="D", s=34, zorder=3, c=np.where(inside, GREEN, RED), label="measured")
+        if best_before is not None:
+            ax.axvline(best_before, color=GREY, ls="--", lw=1, label="best before that round")
+        ax.set_yticks(y, names, fontsize=8.5, fontfamily="monospace")
+        ax.grid(axis="y", visible=False)
+        ax.set(xlabel=label)
+        fig.legend(loc="outside upper center", ncols=2, fontsize=8.5)
+    return fig
+
+
+def forest_figure(terms: pd.DataFrame, label: str) -> Figure:
+    """Posterior mean and 90 % interval of each term's effect, strongest at the top."""
+    label = _plain(label)
+    rows = terms.iloc[::-1].reset_index(drop=True)
+    colours = np.where(rows["excludes_zero"].astype(bool), BLUE, GREY)
+    with _figure(10.5, 1.1 + 0.33 * len(rows)) as fig:
+        ax = fig.add_subplot()
+        y = np.arange(len(rows))
+        ax.hlines(y, rows["lower_5"], rows["upper_95"], colors=colours, lw=2.2)
+        ax.scatter(rows["mean"], y, c=colours, s=30, zorder=3)
+        ax.axvline(0, color="#444", lw=1)
+        ax.set_yticks(y, [_plain(t) for t in rows["label"]])
+        ax.grid(axis="y", visible=False)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set(xlabel=f"effect on {label} of +1 SD of the term")
+    return fig
+
+
+def landscape_figure(
+    pool: pd.DataFrame,
+    proposals: pd.DataFrame,
+    proposal_std: np.ndarray,
+    measured_range: tuple[float, float],
+    best: float | None,
+    label: str,
+    max_scatter: int,
+) -> Figure:
+    """Pool predicted mean against uncertainty; a hexbin density when the pool is large."""
+    label = _plain(label)
+    with _figure(10.5, 5.4) as fig:
+        ax = fig.add_subplot()
+        ax.axvspan(*measured_range, color=GREEN, alpha=0.12, lw=0, label="measured range")
+        if best is not None:
+            ax.axvline(best, color=GREEN, ls="--", lw=1.2, label="best measured")
+        if len(pool) <= max_scatter:
+            ax.scatter(pool["mean"], pool["std"], s=7, color=GREY, alpha=0.55, lw=0, label=f"pool ({len(pool):,} candidates)")
+        else:
+            cells = ax.hexbin(pool["mean"], pool["std"], gridsize=90, bins="log", mincnt=1, cmap=DENSITY, linewidths=0)
+            fig.colorbar(cells, ax=ax, label="candidates per cell", pad=0.01)
+            ax.plot([], [], "h", color=GREY, label=f"pool ({len(pool):,} candidates, density)")
+        ax.scatter(proposals["mean"], proposal_std, marker="*", s=170, color=RED, edgecolor="white", lw=0.6,
+                   zorder=4, label="proposals (rank)")
+        for rank, x, y in zip(proposals["rank"], proposals["mean"], proposal_std):
+            ax.annotate(str(rank), (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color=RED, zorder=5)
+        ax.set(xlabel=f"predicted {label}", ylabel="uncertainty (latent SD)")
+        fig.legend(loc="outside lower center", ncols=4)
+    return fig
+
+
+def progress_figure(measured: pd.DataFrame, direction: str, label: str) -> Figure:
+    """Measured values per round and the best so far."""
+    label = _plain(label)
+    rounds = measured["round"].astype(int).to_numpy()
+    values = measured["value"].astype(float).to_numpy()
+    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(values))  # fixed: same picture every render
+    per_round = pd.Series(values).groupby(rounds)
+    best = per_round.max() if direction == "max" else per_round.min()
+    best = best.cummax() if direction == "max" else best.cummin()
+    with _figure(10.5, 4.0) as fig:
+        ax = fig.add_subplot()
+        ax.scatter(rounds + jitter, values, s=22, color=BLUE, alpha=0.6, lw=0, label="measured")
+        ax.plot(best.index, best.to_numpy(), color=RED, lw=2, marker="o", ms=5, drawstyle="steps-post", label="best so far")
+        ax.set_xticks(best.index, ["seed" if r == 0 else f"round {r}" for r in best.index])
+        ax.set(ylabel=label)
+        fig.legend(loc="outside lower center", ncols=2)
+    return fig
+
+
+def _shorten(smiles: str, width: int = 26) -> str:
+    return _plain(smiles if len(smiles) <= width else smiles[: width - 1] + "…")
+
+
+def _plain(text: str) -> str:
+    """User text for a matplotlib label: `$` escaped so it never switches to mathtext."""
+    return str(text).replace("$", r"\$")

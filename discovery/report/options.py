@@ -1,0 +1,49 @@
+"""Report options (`conf/report/default.yaml`): what is shown and how large."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from discovery.paths import PROJECT_ROOT
+
+DEFAULT_CONFIG = PROJECT_ROOT / "conf" / "report" / "default.yaml"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """See `conf/report/default.yaml` for what each option does."""
+
+    top_terms: int = 15
+    max_pool_points_scatter: int = 5000
+    figure_dpi: int = 110
+    structure_width: int = 210
+    structure_height: int = 150
+    neighbour_width: int = 150
+    neighbour_height: int = 105
+    max_rhat: float = 1.05
+    min_ess_bulk: float = 100.0
+    max_divergent_fraction: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.top_terms < 1 or self.max_pool_points_scatter < 1 or self.figure_dpi < 30:
+            raise ValueError(f"report options out of range: {self}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ReportOptions:
+        """Options from a mapping; unknown keys raise (a typo must not be silently ignored)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown report options {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path = DEFAULT_CONFIG) -> ReportOptions:
+        values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+        assert isinstance(values, dict)
+        # `enabled` and `cv_folds` in the same file steer the campaign run, not the rendering
+        return cls.from_dict({str(k): v for k, v in values.items() if k not in ("enabled", "cv_folds")})

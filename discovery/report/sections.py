@@ -1,0 +1,392 @@
+"""The report's sections, each a function from `ReportData` to an HTML fragment.
+
+Every piece of user-supplied text (names, SMILES, warnings, term labels) goes through
+`html.escape`; drawings and plots are generated here and inlined.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+
+from discovery.report import figures
+from discovery.report.data import ReportData, observed_coverage
+from discovery.report.format import interval, number, percent
+from discovery.report.options import ReportOptions
+from discovery.report.structures import structure_svg
+from discovery.report.tables import Cell, table, text
+
+SECTIONS = (
+    ("summary", "Summary"),
+    ("health", "Model health"),
+    ("learned", "What the model learned"),
+    ("proposals", "Proposals"),
+    ("landscape", "Pool landscape"),
+    ("progress", "Campaign progress"),
+)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A message for the box at the top; `critical` ones turn the box red."""
+
+    message: str
+    critical: bool = False
+
+
+def collect_warnings(data: ReportData, options: ReportOptions) -> list[Alert]:
+    """Everything that should make the chemist pause, most serious first."""
+    found = [Alert(f"Model sampling: {w}", critical=True) for w in data.diagnostics.get("warnings", [])]
+    if data.diagnostics.get("method") == "advi":
+        found.append(Alert(
+            "The posterior is a fast ADVI approximation: there are no convergence checks and its "
+            "intervals tend to be too narrow. Rerun with NUTS (sampler.method=nutpie) before relying on them."
+        ))
+    found += [Alert(w) for w in data.warnings]
+    if data.proposals.empty:
+        found.append(Alert("No candidates were proposed this round.", critical=True))
+    flagged = data.proposals[data.proposals["outside_domain"].astype(bool)]
+    if not flagged.empty:
+        ranks = ", ".join(str(r) for r in flagged["rank"])
+        found.append(Alert(
+            f"{len(flagged)} of {len(data.proposals)} proposals lie far outside the training domain "
+            f"(rank {ranks}): their predictions are extrapolations, so treat their intervals as optimistic."
+        ))
+    if data.cv is not None and len(data.cv) >= 5:
+        coverage = float(observed_coverage(data.cv["pit"].to_numpy(), [0.9])[0])
+        if coverage < 0.9 - figures.Z90 * math.sqrt(0.09 / len(data.cv)):
+            found.append(Alert(
+                f"Cross-validated 90 % intervals contained only {percent(coverage)} of the measured values: "
+                "the model's intervals are too narrow."
+            ))
+    if data.last_round is not None and len(data.last_round) >= 3:
+        last = data.last_round
+        inside = ((last["measured"] >= last["lower_90"]) & (last["measured"] <= last["upper_90"])).mean()
+        if inside < 0.5:
+            found.append(Alert(
+                f"Only {percent(inside)} of last round's measured values fell inside their predicted 90 % intervals."
+            ))
+    return sorted(found, key=lambda w: not w.critical)
+
+
+def header(data: ReportData) -> str:
+    better = "higher is better" if data.direction == "max" else "lower is better"
+    return (
+        f'<header class="top"><div class="wrap"><div class="eyebrow">Discovery campaign report</div>'
+        f"<h1>{escape(data.campaign)} · round {data.round}</h1>"
+        f'<div class="sub">Target: <b>{escape(data.target_label)}</b> ({better}) · model: {escape(data.model_name)}</div>'
+        f"</div></header>"
+    )
+
+
+def navigation() -> str:
+    links = "".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in SECTIONS)
+    return f'<nav><div class="wrap">{links}</div></nav>'
+
+
+def warnings_box(warnings: list[Alert]) -> str:
+    if not warnings:
+        return '<div class="alert ok"><b>No warnings.</b> Sampler diagnostics and checks below are within their limits.</div>'
+    level = "red" if any(w.critical for w in warnings) else "amber"
+    title = "Check before sending to the lab" if level == "red" else "Points to consider"
+    items = "".join(
+        f'<li>{"<b>Critical:</b> " if w.critical else ""}{escape(w.message)}</li>' for w in warnings
+    )
+    return f'<div class="alert {level}" role="alert"><b>{title}</b><ul>{items}</ul></div>'
+
+
+def summary(data: ReportData, options: ReportOptions) -> str:
+    measured = data.measured
+    n_seed = int((measured["round"] == 0).sum())
+    best = data.best_measured
+    cards = [_card("Measured", f"{len(measured)}", f"{n_seed} seed + {len(measured) - n_seed} from the campaign")]
+    if best is not None:
+        where = "seed data" if int(best["round"]) == 0 else f"round {int(best['round'])}"
+        name = escape(str(best["name"])) + "<br>" if "name" in best.index and isinstance(best["name"], str) else ""
+        cards.append(_card(
+            "Best so far", number(best["value"]), f'{name}<span class="smiles">{escape(str(best["smiles"]))}</span> ({where})',
+            structure_svg(str(best["smiles"]), options.neighbour_width, options.neighbour_height),
+        ))
+    proposals = data.proposals
+    cards.append(_card("Proposed", f"{len(proposals)}", f"{int(proposals['outside_domain'].astype(bool).sum())} outside the training domain"))
+    if not proposals.empty:
+        expected = float(proposals["prob_beat_best"].sum())
+        cards.append(_card("Expected to beat best", number(expected, 2), "sum of P(beats best) over the proposals"))
+    n_active = int(data.coefficients["excludes_zero"].astype(bool).sum())
+    cards.append(_card("Active terms", f"{n_active}", f"of {len(data.coefficients)} with a 90 % interval excluding zero"))
+
+    lead = ""
+    if not proposals.empty:
+        top = proposals.sort_values("rank").iloc[0]
+        lead = (
+            f"<p class=\"lead\">The top proposal, <span class=\"smiles\">{escape(str(top['smiles']))}</span>, is predicted "
+            f"at <b>{number(top['mean'])}</b> (90 % interval {interval(top['lower_90'], top['upper_90'])}), with a "
+            f"{percent(top['prob_beat_best'])} chance of beating the best measured value.</p>"
+        )
+    return f'<div class="cards">{"".join(cards)}</div>{lead}'
+
+
+def model_health(data: ReportData, options: ReportOptions) -> str:
+    parts = [table(["Check", "Value", "Status", "What it means"], _diagnostic_rows(data, options), sortable=False, css="diag")]
+    calibration = data.diagnostics.get("calibration") or {}
+    if calibration.get("method") not in (None, "none"):
+        parts.append(
+            '<p class="note">Extrapolation rehearsal: the most extreme measured values were held out and predicted '
+            f"from the rest; the model error learned from it, <b>{number(calibration.get('model_error_constant'))} + "
+            f"{number(calibration.get('model_error_per_distance'))} × distance beyond the measured range</b> "
+            f"(standard deviation, in {escape(data.scale_label)}), is added "
+            "to every prediction (before it, the held-out 90 % intervals covered "
+            f"{percent(calibration.get('held_out_coverage_before'))}).</p>"
+        )
+    dpi = options.figure_dpi
+    if data.cv is not None and not data.cv.empty:
+        parts.append(
+            '<div class="grid2">'
+            + _figure(figures.parity_figure(data.cv, data.target_label), dpi, "Parity plot of cross-validated predictions",
+                      "Each measured molecule predicted by a model that did not see it; bars are 90 % intervals. "
+                      "Points should scatter around the dashed line, about 9 in 10 bars crossing it.")
+            + _figure(figures.calibration_figure(data.cv), dpi, "Calibration curve",
+                      "How often measured values fall inside the model's intervals, for intervals of every width. "
+                      "A well-calibrated model follows the dashed line within the grey band.")
+            + "</div>"
+        )
+    else:
+        parts.append('<p class="note">No cross-validated predictions were supplied for this round.</p>')
+    if data.last_round is not None and not data.last_round.empty:
+        parts.append(_last_round(data, options))
+    return "".join(parts)
+
+
+def learned(data: ReportData, options: ReportOptions) -> str:
+    coefficients = data.coefficients
+    n_active = int(coefficients["excludes_zero"].astype(bool).sum())
+    top = coefficients.head(options.top_terms)
+    intro = (
+        f'<p class="lead"><b>{n_active} active terms</b> of {len(coefficients)}: terms whose 90 % interval excludes zero. '
+        f"Showing the {len(top)} strongest. Effects are in {escape(data.scale_label)} per standard deviation "
+        "of the term over the measured molecules; “A × B” is descriptor A where the molecule has feature B.</p>"
+    )
+    if top.empty:
+        return intro
+    rows = [
+        [
+            text(row.label),
+            Cell(number(row.mean), row.mean, numeric=True),
+            Cell(interval(row.lower_5, row.upper_95), row.lower_5, numeric=True),
+            Cell("yes" if row.excludes_zero else "no", int(bool(row.excludes_zero))),
+            Cell(f'<span class="smiles">{escape(str(row.term))}</span>', str(row.term)),
+        ]
+        for row in top.itertuples()
+    ]
+    plot = _figure(figures.forest_figure(top, data.scale_label), options.figure_dpi, "Forest plot of the strongest terms",
+                   "Dot: posterior mean; bar: 90 % interval. Blue terms are active (interval excludes zero), grey ones "
+                   "are shrunk towards zero by the sparsity prior.")
+    details = table(["Term", "Effect (mean)", "90 % interval", "Active", "Column"], rows)
+    return intro + plot + f"<details><summary>Numbers for these terms</summary>{details}</details>"
+
+
+def proposals(data: ReportData, options: ReportOptions) -> str:
+    if data.proposals.empty:
+        return '<p class="note">No proposals this round.</p>'
+    rows, classes = [], []
+    for row in data.proposals.sort_values("rank").itertuples():
+        flagged = bool(row.outside_domain)
+        # the interval sorts by its optimistic end: the upper bound when maximising
+        optimistic = row.upper_90 if data.direction == "max" else row.lower_90
+        rows.append([
+            Cell(str(row.rank), int(row.rank), numeric=True),
+            Cell(structure_svg(str(row.smiles), options.structure_width, options.structure_height), css="drawing"),
+            Cell(f'<b>{escape(str(row.candidate_id))}</b><div class="smiles">{escape(str(row.smiles))}</div>', str(row.candidate_id)),
+            Cell(number(row.mean), row.mean, numeric=True, css="mean"),
+            Cell(interval(row.lower_90, row.upper_90), optimistic, numeric=True, css="interval"),
+            Cell(percent(row.prob_beat_best), row.prob_beat_best, numeric=True, css="prob"),
+            Cell(number(row.acquisition_value), row.acquisition_value, numeric=True, css="acquisition"),
+            Cell(
+                structure_svg(str(row.nearest_measured_smiles), options.neighbour_width, options.neighbour_height)
+                + f'<div class="smiles">{escape(str(row.nearest_measured_smiles))}</div>',
+                str(row.nearest_measured_smiles), css="drawing neighbour",
+            ),
+            Cell(f"{row.nearest_similarity:.2f}", row.nearest_similarity, numeric=True, css="similarity"),
+            Cell('<span class="badge amber">outside</span>' if flagged else '<span class="badge ok">inside</span>',
+                 int(flagged)),
+        ])
+        classes.append("flag" if flagged else "")
+    better = "above" if data.direction == "max" else "below"
+    return (
+        f'<p class="lead">Ranked by the acquisition function; predictions are {escape(data.target_label)}. '
+        "Click a column header to sort. "
+        f"<b>P(beats best)</b> is the posterior probability that the true value lies {better} the best measured one; "
+        "<b>similarity</b> is the Tanimoto similarity to the closest measured molecule (1 = identical).</p>"
+        + '<div class="scroll">'
+        + table(
+            ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)",
+             "Acquisition", "Nearest measured", "Similarity", "Domain"],
+            rows, row_classes=classes, css="proposals",
+        )
+        + "</div>"
+    )
+
+
+def landscape(data: ReportData, options: ReportOptions) -> str:
+    measured = data.measured["value"].astype(float)
+    finite = np.isfinite(data.pool["mean"].astype(float)) & np.isfinite(data.pool["std"].astype(float))
+    pool = data.pool[finite]  # a candidate whose prediction failed has no place on the map
+    if pool.empty:
+        return '<p class="note">The candidate pool is empty.</p>'
+    side = "right" if data.direction == "max" else "left"
+    best = data.best_measured
+    best_value = None if best is None else float(best["value"])
+    plot = _figure(
+        figures.landscape_figure(pool, data.proposals, _proposal_std(data), (float(measured.min()), float(measured.max())),
+                                 best_value, data.target_label, options.max_pool_points_scatter),
+        options.figure_dpi, "Pool landscape",
+        f"Every pool candidate by predicted value and uncertainty. Candidates {side} of the green band are predicted "
+        "beyond anything measured; high uncertainty means the model has little data there.",
+    )
+    facts = ""
+    if best_value is not None:
+        beyond = (pool["mean"] > best_value) if data.direction == "max" else (pool["mean"] < best_value)
+        facts = (f'<p class="lead">{int(beyond.sum()):,} of {len(pool):,} pool candidates ({percent(beyond.mean())}) are '
+                 "predicted to beat the best measured value on their mean.</p>")
+    counts = ""
+    if data.pool_summary:
+        counts = '<h3>How the pool was built</h3>' + table(["Step", "Candidates"], _pool_summary_rows(data.pool_summary),
+                                                          sortable=False, css="compact")
+    return facts + plot + counts
+
+
+def progress(data: ReportData, options: ReportOptions) -> str:
+    measured = data.measured
+    plot = _figure(figures.progress_figure(measured, data.direction, data.target_label), options.figure_dpi,
+                   "Campaign progress", "Each dot is one measured molecule; the red line is the best value so far.")
+    pick = max if data.direction == "max" else min
+    rows, best_so_far = [], None
+    for round_, group in measured.groupby(measured["round"].astype(int)):
+        best_here = pick(group["value"].astype(float))
+        best_so_far = best_here if best_so_far is None else pick(best_so_far, best_here)
+        rows.append([
+            Cell("seed data" if round_ == 0 else f"round {round_}", round_),
+            Cell(str(len(group)), len(group), numeric=True),
+            Cell(number(best_here), best_here, numeric=True),
+            Cell(number(best_so_far), best_so_far, numeric=True),
+        ])
+    return plot + table(["Round", "Measured", "Best in round", "Best so far"], rows, css="compact")
+
+
+def glossary() -> str:
+    return (
+        '<footer class="wrap"><h3>Reading this report</h3><dl>'
+        "<dt>90 % interval</dt><dd>The model gives 9-in-10 odds that a new measurement lands inside it (the calibration "
+        "curve shows whether that held for past data).</dd>"
+        "<dt>Latent SD</dt><dd>The model's uncertainty about the property itself, without measurement noise.</dd>"
+        "<dt>Acquisition</dt><dd>The score used to rank candidates; it rewards both a good predicted value and "
+        "uncertainty that could turn out favourable.</dd>"
+        "<dt>R-hat, ESS, divergences</dt><dd>Checks that the posterior sampler explored the model properly; when they "
+        "fail, every number in this report is less reliable.</dd></dl></footer>"
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _card(title: str, value: str, detail: str, drawing: str = "") -> str:
+    return (f'<div class="card"><div class="k">{escape(title)}</div><div class="v">{value}</div>'
+            f'<div class="d">{detail}</div>{drawing}</div>')
+
+
+def _figure(fig: figures.Figure, dpi: int, alt: str, caption: str) -> str:
+    return (f'<figure><img src="{figures.to_data_uri(fig, dpi)}" alt="{escape(alt)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def _status(ok: bool | None) -> Cell:
+    if ok is None:
+        return Cell('<span class="badge amber">n/a</span>')
+    return Cell('<span class="badge ok">ok</span>' if ok else '<span class="badge red">check</span>')
+
+
+def _diagnostic_rows(data: ReportData, options: ReportOptions) -> list[list[Cell]]:
+    d = data.diagnostics
+    method = str(d.get("method", "unknown"))
+    sampler_names = {"nutpie": "NUTS (nutpie)", "pymc": "NUTS (PyMC)", "advi": "ADVI (variational approximation)"}
+    known = method in sampler_names
+    rows = [[text("Sampler"), text(sampler_names.get(method, method)), _status(method != "advi" if known else None),
+             text("NUTS samples the exact posterior; ADVI is a fast approximation without convergence checks.")]]
+    if method == "advi":
+        return rows
+    rhat, ess = _float(d.get("max_rhat")), _float(d.get("min_ess_bulk"))
+    divergences, n_draws = int(d.get("divergences", 0)), int(d.get("n_draws", 0))
+    rows.append([text("Largest R-hat"), text(number(rhat, 3)), _status(None if math.isnan(rhat) else rhat <= options.max_rhat),
+                 text(f"Independent chains agree when R-hat ≤ {options.max_rhat}; larger means run the sampler longer.")])
+    rows.append([text("Smallest bulk ESS"), text(number(ess, 3)), _status(None if math.isnan(ess) else ess >= options.min_ess_bulk),
+                 text(f"Effective number of independent draws; below {options.min_ess_bulk:.0f} intervals are noisy.")])
+    fraction = divergences / n_draws if n_draws else 0.0
+    rows.append([text("Divergent transitions"), text(f"{divergences} of {n_draws}"),
+                 _status(fraction <= options.max_divergent_fraction),
+                 text("Divergences mean parts of the posterior were not explored; a few are tolerable.")])
+    return rows
+
+
+def _last_round(data: ReportData, options: ReportOptions) -> str:
+    last = data.last_round
+    assert last is not None
+    previous = data.measured[data.measured["round"].astype(int) < data.round - 1]["value"].astype(float)
+    best_before = None if previous.empty else float(previous.max() if data.direction == "max" else previous.min())
+    inside = (last["measured"] >= last["lower_90"]) & (last["measured"] <= last["upper_90"])
+    rows = [
+        [
+            Cell(f'<span class="smiles">{escape(str(row.smiles))}</span>', str(row.smiles)),
+            Cell(number(row.mean), row.mean, numeric=True),
+            Cell(interval(row.lower_90, row.upper_90), row.lower_90, numeric=True),
+            Cell(number(row.measured), row.measured, numeric=True),
+            Cell(number(row.measured - row.mean), row.measured - row.mean, numeric=True),
+            Cell('<span class="badge ok">inside</span>' if ok else '<span class="badge red">outside</span>', int(ok)),
+        ]
+        for row, ok in zip(last.itertuples(), inside)
+    ]
+    plot = _figure(figures.last_round_figure(last, data.target_label, best_before), options.figure_dpi,
+                   "Last round's predictions against the lab's measurements",
+                   "Shaded bar: the 90 % interval predicted last round; diamond: the measured value "
+                   "(green inside the interval, red outside).")
+    return (
+        f"<h3>Last round: predictions against the lab</h3><p class=\"lead\">{int(inside.sum())} of {len(last)} measured "
+        f"values fell inside the 90 % interval predicted before the measurement.</p>"
+        + plot
+        + table(["Candidate", "Predicted", "90 % interval", "Measured", "Error", "Interval"], rows, css="compact")
+    )
+
+
+def _proposal_std(data: ReportData) -> np.ndarray:
+    """Latent SD of each proposal: from the pool when it carries candidate ids, else from the
+    width of the 90 % interval (which includes noise, so it sits a little high)."""
+    proposals = data.proposals
+    fallback = (proposals["upper_90"] - proposals["lower_90"]).to_numpy(float) / (2 * figures.Z90)
+    if "candidate_id" not in data.pool.columns:
+        return fallback
+    lookup = data.pool.drop_duplicates("candidate_id").set_index("candidate_id")["std"]
+    found = proposals["candidate_id"].map(lookup).to_numpy(float)
+    return np.where(np.isnan(found), fallback, found)
+
+
+def _pool_summary_rows(summary: dict) -> list[list[Cell]]:
+    rows = []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            rows += [[text(f"rejected: {reason}" if key == "rejected" else f"{key}: {reason}"), _count(count)]
+                     for reason, count in value.items()]
+        else:
+            rows.append([text(key), _count(value)])
+    return rows
+
+
+def _count(value: object) -> Cell:
+    return Cell(f"{value:,}" if isinstance(value, int | np.integer) else escape(str(value)), numeric=True)
+
+
+def _float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+

@@ -1,0 +1,121 @@
+"""End to end on a tiny campaign through the real command line: propose, wait, reject a bad
+results file, ingest, propose again, and resume after SIGKILL with identical proposals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+SEED_MOLECULES = {
+    "CCCCCC": 1.89, "CCCCCCC": 1.92, "c1ccccc1": 2.28, "Cc1ccccc1": 2.38, "CCOCC": 4.27, "ClCCl": 8.9,
+    "CC(C)=O": 20.7, "CCO": 24.3, "CO": 32.6, "CCCCO": 17.3, "CC(=O)OCC": 6.0, "C1CCOC1": 7.5,
+    "CCN(CC)CC": 2.4, "ClC(Cl)Cl": 4.8,
+}
+
+
+def command(state: Path, seed_csv: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "discovery.run", "campaign=liquid_dielectric",
+        f"state_dir={state}", f"cache_path={state.parent / 'cache.sqlite'}", f"campaign.seed_data={seed_csv}",
+        "campaign.name=tiny", "pool.max_candidates=25", "acquisition.batch_size=3", "n_workers=2", "progress=false",
+        "model.params.sampler.method=advi", "model.params.sampler.advi_iterations=3000",
+        "model.params.calibration.method=none", *extra,
+    ]
+
+
+def run(args: list[str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def seed_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("seed") / "seed.csv"
+    pd.DataFrame({"smiles": list(SEED_MOLECULES), "relative_permittivity": list(SEED_MOLECULES.values())}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+def test_propose_wait_reject_ingest_propose(tmp_path, seed_csv):
+    state = tmp_path / "runs"
+    folder = state / "tiny"
+    db = folder / "state.sqlite"
+
+    first = run(command(state, seed_csv))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "round 1" in first.stdout and "3 proposals written" in first.stdout
+    proposals = pd.read_csv(folder / "proposals" / "round_001.csv")
+    assert len(proposals) == 3 and proposals["candidate_id"].is_unique
+    assert (folder / "proposals" / "round_001.xlsx").exists()
+    report = (folder / "report.html").read_text()
+    for candidate in proposals["candidate_id"]:
+        assert candidate in report
+    measured_smiles = set(pd.read_csv(seed_csv)["smiles"])
+    assert not set(proposals["smiles"]) & measured_smiles
+
+    again = run(command(state, seed_csv))
+    assert again.returncode == 0 and "waiting for lab results" in again.stdout
+    assert count(db, "rounds") == 1 and count(db, "proposals") == 3
+
+    bad = proposals.copy()
+    bad["value"] = ["12.5", "abc", "3.3"]
+    bad.loc[2, "candidate_id"] = "C999999"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    n_measurements = count(db, "measurements")
+    rejected = run(command(state, seed_csv, f"ingest={tmp_path / 'bad.csv'}"))
+    assert rejected.returncode == 2
+    message = rejected.stdout + rejected.stderr
+    assert "row 3" in message and "row 4" in message and "nothing" in message
+    assert count(db, "measurements") == n_measurements and count(db, "rounds") == 1
+
+    good = proposals.copy()
+    good["value"] = [30.0, 12.0, 5.0]
+    good.to_csv(tmp_path / "results.csv", index=False)
+    second = run(command(state, seed_csv, f"ingest={tmp_path / 'results.csv'}"))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "3 new measurement" in second.stdout and "round 2" in second.stdout
+    assert count(db, "measurements") == n_measurements + 3
+    round2 = pd.read_csv(folder / "proposals" / "round_002.csv")
+    assert not set(round2["candidate_id"]) & set(proposals["candidate_id"])
+
+    repeat = run(command(state, seed_csv, f"ingest={tmp_path / 'results.csv'}"))
+    assert repeat.returncode == 0 and "0 new measurement" in repeat.stdout
+    assert count(db, "measurements") == n_measurements + 3 and count(db, "rounds") == 2
+
+
+@pytest.mark.slow
+def test_killed_round_resumes_to_the_same_proposals(tmp_path, seed_csv):
+    clean = run(command(tmp_path / "clean", seed_csv))
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    expected = pd.read_csv(tmp_path / "clean" / "tiny" / "proposals" / "round_001.csv")
+
+    state = tmp_path / "killed"
+    db = state / "tiny" / "state.sqlite"
+    process = subprocess.Popen(command(state, seed_csv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # kill once the round has started and the model is being fitted
+        if db.exists() and count(db, "rounds") == 1:
+            break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    resumed = run(command(state, seed_csv))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    got = pd.read_csv(state / "tiny" / "proposals" / "round_001.csv")
+    pd.testing.assert_frame_equal(got[["candidate_id", "smiles"]], expected[["candidate_id", "smiles"]])
+    assert count(db, "rounds") == 1 and count(db, "proposals") == 3
+    assert count(db, "measurements") == len(SEED_MOLECULES)

@@ -1,0 +1,231 @@
+"""The round report: rendered from a real fitted BayesianILR, then taken apart and checked."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import re
+import time
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from discovery.report import ReportData, ReportOptions, build_html, observed_coverage, predictive_summary, render_report
+from discovery.report.demo import build_demo_data
+from discovery.report.format import interval, number, percent
+
+SECTION_IDS = ["summary", "health", "learned", "proposals", "landscape", "progress"]
+
+
+class Tables(HTMLParser):
+    """Collects every table as {css class: [[(td attributes, text), ...] per row]}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[tuple[dict, str]]]] = {}
+        self._table: list | None = None
+        self._cell: list | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("class", ""), [])
+        elif tag == "tr" and self._table is not None:
+            self._table.append([])
+        elif tag == "td" and self._table is not None:
+            self._cell = [attrs, ""]
+        elif tag == "svg":
+            self._depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "td" and self._cell is not None:
+            self._table[-1].append((self._cell[0], self._cell[1].strip()))
+            self._cell = None
+        elif tag == "svg":
+            self._depth -= 1
+
+    def handle_data(self, data):
+        if self._cell is not None and self._depth == 0:  # atom labels inside drawings are not cell text
+            self._cell[1] += data
+
+
+def parse_tables(html: str) -> dict[str, list[list[tuple[dict, str]]]]:
+    parser = Tables()
+    parser.feed(html)
+    return {name: [row for row in rows if row] for name, rows in parser.tables.items()}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    data = build_demo_data(fast=True)
+    path = render_report(data, tmp_path_factory.mktemp("report") / "round-3" / "report.html")
+    return data, path, path.read_text(encoding="utf-8")
+
+
+def test_report_has_every_section_and_fetches_nothing(demo):
+    data, path, html = demo
+    assert html.startswith("<!DOCTYPE html>")
+    positions = [html.index(f'<section id="{key}">') for key in SECTION_IDS]
+    assert positions == sorted(positions)
+    # self-contained: no external scripts, styles, images or fonts
+    assert not re.search(r'<(script|img|link|iframe)[^>]+(src|href)="(?!data:)', html)
+    assert "url(" not in html and "@import" not in html
+    assert "polymer_dielectric (demo) · round 3" in html
+    # warnings come first, ahead of the summary numbers
+    alert = html.index('<div class="alert')
+    assert alert < html.index('<div class="cards">')
+    assert "Demo data: RDKit descriptors stand in" in html[alert:html.index("</div>", alert)]
+    # no temporary file is left beside the report
+    assert [p.name for p in path.parent.iterdir()] == ["report.html"]
+
+
+def test_every_inline_image_decodes(demo):
+    data, _, html = demo
+    pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    # parity, calibration, last round, forest, landscape, progress
+    assert len(pngs) == 6
+    for encoded in pngs:
+        image = Image.open(io.BytesIO(base64.b64decode(encoded, validate=True)))
+        image.load()
+        assert image.format == "PNG" and image.width >= 400 and image.height >= 200
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL)
+    # each proposal and its nearest neighbour, and the best measured polymer
+    assert len(svgs) == 2 * len(data.proposals) + 1
+    for svg in svgs:
+        root = ET.fromstring(svg)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert any(True for _ in root.iter("{http://www.w3.org/2000/svg}path"))  # bonds were drawn
+
+
+def test_proposals_table_matches_the_proposals_frame(demo):
+    data, _, html = demo
+    rows = parse_tables(html)["sortable proposals"]
+    expected = data.proposals.sort_values("rank")
+    assert len(rows) == len(expected) > 0
+    for cells, proposal in zip(rows, expected.itertuples()):
+        by_class = {attrs.get("class", "").split()[-1]: (attrs, text) for attrs, text in cells if attrs.get("class")}
+        assert cells[0][1] == str(proposal.rank)
+        assert cells[2][1].startswith(proposal.candidate_id) and proposal.smiles in cells[2][1]
+        for column in ("mean", "acquisition", "similarity", "prob"):
+            value = getattr(proposal, {"acquisition": "acquisition_value", "similarity": "nearest_similarity",
+                                       "prob": "prob_beat_best"}.get(column, column))
+            attrs, text = by_class[column]
+            assert float(attrs["data-sort"]) == pytest.approx(value, rel=1e-12)  # sorts on the exact value
+            shown = float(text.rstrip(" %").lstrip("<>")) / (100 if column == "prob" else 1)
+            assert shown == pytest.approx(value, rel=0.01, abs=0.006)  # shown rounded
+        low, high = (float(x) for x in by_class["interval"][1].split(" – "))
+        assert low == pytest.approx(proposal.lower_90, rel=0.01) and high == pytest.approx(proposal.upper_90, rel=0.01)
+        assert ("outside" in cells[-1][1]) == bool(proposal.outside_domain)
+
+
+def test_tables_sort_and_show_the_campaign(demo):
+    data, _, html = demo
+    tables = parse_tables(html)
+    progress = tables["sortable compact"]  # the last round's table, then the per-round progress
+    assert [row[0][1] for row in progress[-3:]] == ["seed data", "round 1", "round 2"]
+    assert progress[-1][3][1] == number(data.measured["value"].max())
+    assert "document.querySelectorAll(\"table.sortable\")" in html
+    n_active = int(data.coefficients["excludes_zero"].sum())
+    assert f"<b>{n_active} active terms</b> of {len(data.coefficients)}" in html
+
+
+def test_user_text_is_escaped_and_bad_smiles_do_not_crash(demo, tmp_path):
+    data, _, _ = demo
+    proposals = data.proposals.copy()
+    proposals.loc[0, "smiles"] = "C1CC<b>("  # unparsable, and markup
+    hostile = dataclasses.replace(
+        data, campaign="<script>alert(1)</script>", proposals=proposals, warnings=["featurisation failed for <img src=x>"],
+    )
+    html = render_report(hostile, tmp_path / "r.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x>" not in html and "C1CC&lt;b&gt;(" in html
+    assert "cannot parse SMILES" in html
+
+
+def test_sampler_problems_and_advi_are_flagged_in_plain_language(demo):
+    data, _, _ = demo
+    troubled = dataclasses.replace(data, diagnostics={
+        "method": "nutpie", "divergences": 40, "n_draws": 400, "max_rhat": 1.2, "min_ess_bulk": 30.0,
+        "warnings": ["chains disagree (max R-hat 1.200 > 1.05): run longer"],
+    })
+    html = build_html(troubled)
+    assert '<div class="alert red"' in html and "<b>Critical:</b> Model sampling: chains disagree" in html
+    diagnostics = [[text for _, text in row] for row in parse_tables(html)["diag"]]
+    assert diagnostics[1][:3] == ["Largest R-hat", "1.20", "check"]
+    assert diagnostics[3][:3] == ["Divergent transitions", "40 of 400", "check"]
+    approximate = build_html(dataclasses.replace(data, diagnostics={"method": "advi", "warnings": []}))
+    assert "fast ADVI approximation" in approximate
+    assert len(parse_tables(approximate)["diag"]) == 1
+
+
+def test_a_100k_pool_gives_a_small_report_that_renders_fast(demo, tmp_path):
+    data, _, small = demo
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame({"mean": rng.normal(3.0, 1.0, 100_000), "std": rng.gamma(2.0, 0.4, 100_000)})
+    start = time.perf_counter()
+    path = render_report(dataclasses.replace(data, pool=pool), tmp_path / "big.html")
+    seconds = time.perf_counter() - start
+    size = path.stat().st_size
+    assert size < 5_000_000
+    assert size < len(small.encode()) + 300_000  # the pool is one raster image, whatever its size
+    assert seconds < 20
+    html = path.read_text()
+    assert "100,000 of 100,000" in html or "of 100,000 pool candidates" in html
+    assert html.count("<tr") < 100  # tables list proposals and summaries, never the pool
+
+
+def test_a_first_round_without_history_or_proposals_still_renders(demo):
+    data, _, _ = demo
+    first = dataclasses.replace(
+        data, round=1, measured=data.measured[data.measured["round"] == 0], proposals=data.proposals.iloc[:0],
+        cv=None, last_round=None, pool_summary=None, diagnostics={}, warnings=[],
+    )
+    html = build_html(first)
+    assert "No cross-validated predictions" in html and "Last round" not in html
+    assert "<b>Critical:</b> No candidates were proposed this round." in html
+    assert html.count("data:image/png;base64,") == 3  # forest, landscape, progress
+
+
+def test_missing_columns_are_named():
+    frame = pd.DataFrame({"smiles": ["C"], "value": [1.0], "round": [0], "candidate_id": ["a"]})
+    with pytest.raises(ValueError, match=r"proposals lacks columns \['rank'"):
+        ReportData("c", 1, "t", "max", frame, pd.DataFrame({"smiles": []}), pd.DataFrame({"mean": [], "std": []}),
+                   pd.DataFrame(columns=["term", "label", "mean", "lower_5", "upper_95", "excludes_zero"]), {})
+    with pytest.raises(ValueError, match="direction"):
+        ReportData("c", 1, "t", "up", frame, frame, frame, frame, {})
+
+
+def test_predictive_summary_gives_calibrated_pit():
+    rng = np.random.default_rng(1)
+    n, S = 2000, 400
+    centre = rng.normal(0, 3, n)
+    draws = centre[None, :] + rng.normal(0, 1, (S, n))
+    y = centre + rng.normal(0, 1, n)  # drawn from the same predictive: calibrated by construction
+    table = predictive_summary([f"m{i}" for i in range(n)], y, draws)
+    assert list(table.columns) == ["smiles", "y", "mean", "lower_90", "upper_90", "pit"]
+    inside = ((table["y"] >= table["lower_90"]) & (table["y"] <= table["upper_90"])).mean()
+    assert inside == pytest.approx(0.9, abs=0.03)
+    assert observed_coverage(table["pit"], [0.5, 0.9]) == pytest.approx([0.5, 0.9], abs=0.04)
+    weighted = predictive_summary(table["smiles"], y, draws, np.full((S, n), 1.0 / S))
+    pd.testing.assert_frame_equal(weighted, table)
+
+
+def test_options_file_matches_the_defaults():
+    assert ReportOptions.from_yaml() == ReportOptions()
+    with pytest.raises(ValueError, match="unknown report options"):
+        ReportOptions.from_dict({"top_term": 3})
+
+
+def test_number_formatting():
+    assert number(3.14159) == "3.14" and number(0.012345) == "0.0123" and number(1234.5) == "1234"
+    assert number(1.5e6) == "1.50×10⁶" and number(float("nan")) == "–" and number(-0.0) == "0"
+    assert percent(0.004) == "<1 %" and percent(0.5) == "50 %" and percent(0.996) == ">99 %"
+    assert interval(1.234, 5.678) == "1.23 – 5.68"
