@@ -38,6 +38,13 @@ def run(cfg: DictConfig) -> RoundSummary:
         if settings.ingest is not None:
             stored = campaign.ingest(settings.ingest)
             print(f"ingested {settings.ingest}: {stored} new measurement(s)")
+        if settings.campaign.mode == "simulate":
+            summaries = campaign.simulate()
+            summary = summaries[-1] if summaries else campaign.latest_summary()
+            metrics = campaign.write_backtest_metrics()
+            print(summary.message(settings.campaign.target))
+            print(f"  metrics:   {metrics}")
+            return summary
         summary = campaign.propose()
         print(summary.message(settings.campaign.target))
         return summary

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.acquisition import proposal_table, select_batch
+from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import read_results, write_proposals
 from discovery.campaign.predict import predict_pool
 from discovery.campaign.settings import RunSettings
@@ -75,7 +76,8 @@ class Campaign:
             return 0
         c = self.settings.campaign
         if c.seed_data is None:
-            raise ValueError("campaign has no seed_data")
+            initial = initial_set(self.lookup(), c.initial.n, c.initial.max_quantile, c.direction, self.settings.seed)
+            return self.import_measurements(initial["smiles"], initial["value"], source=f"{c.lookup.path} (initial set)")
         table = pd.read_csv(c.seed_data)
         for column in (c.smiles_column, c.target_column):
             if column not in table.columns:
@@ -124,6 +126,58 @@ class Campaign:
                              answering, {"path": str(path), "stored": len(rows), "already_stored": already})
         return len(rows)
 
+    def lookup(self) -> pd.DataFrame:
+        """The campaign's lookup table, parsed: smiles, identity, value (replicates averaged)."""
+        if not hasattr(self, "_lookup"):
+            c = self.settings.campaign
+            if c.lookup is None:
+                raise ValueError("campaign.lookup is not set")
+            self._lookup = read_lookup(c.lookup.path, c.lookup.smiles_column, c.lookup.target_column)
+        return self._lookup
+
+    def answer_from_lookup(self, round_number: int) -> int:
+        """Play the lab: store the lookup values of the round's proposals (once). Returns rows stored;
+        proposals the table cannot answer (generated candidates) are skipped and logged."""
+        measured_rounds = self.store.measurements()["round"]
+        if (measured_rounds == round_number).any():
+            return 0
+        values = self.lookup().set_index("identity")["value"]
+        proposals = self.store.proposals(round_number)
+        known = proposals[proposals["identity"].isin(values.index)]
+        self.store.add_measurements([
+            {"candidate_id": r.candidate_id, "value": float(values[r.identity]), "source": "lookup", "round": round_number}
+            for r in known.itertuples()
+        ])
+        if len(known) < len(proposals):
+            self.store.log_event("unanswered", f"{len(proposals) - len(known)} proposal(s) not in the lookup table",
+                                 round_number)
+        return len(known)
+
+    def simulate(self) -> list[RoundSummary]:
+        """Closed loop against the lookup table until `campaign.rounds` rounds are answered."""
+        summaries = []
+        while True:
+            latest = self.store.latest_round()
+            if latest is not None and latest["status"] == "proposed":
+                self.answer_from_lookup(int(latest["round"]))
+                if int(latest["round"]) >= self.settings.campaign.rounds:
+                    break
+            summaries.append(self.propose(wait_for_results=False))
+        return summaries
+
+    def latest_summary(self) -> RoundSummary:
+        """The summary of the latest round, without running anything."""
+        latest = self.store.latest_round()
+        if latest is None or latest["status"] != "proposed":
+            raise ValueError("no finished round yet")
+        return self._finish(int(latest["round"]), waiting=True)
+
+    def write_backtest_metrics(self) -> Path:
+        """`backtest_metrics.json` of a simulation against the lookup table (see `backtest`)."""
+        metrics = backtest_metrics(self.lookup(), self.store.measurements(), self.store.proposals(),
+                                   self.settings.campaign.direction)
+        return write_metrics(self.folder / "backtest_metrics.json", metrics)
+
     # -- the round ----------------------------------------------------------------------------
     def training_table(self) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         """Measured molecules (replicates averaged) featurised: (X of ok rows, y, the molecules)."""
@@ -136,12 +190,14 @@ class Campaign:
         ok = (features["status"] == "ok").to_numpy()
         return features[ok].reset_index(drop=True), per_molecule["value"].to_numpy()[ok], per_molecule[ok].reset_index(drop=True)
 
-    def propose(self) -> RoundSummary:
-        """Run (or resume) one round and write its proposals; waits if the lab has not answered."""
+    def propose(self, wait_for_results: bool = True) -> RoundSummary:
+        """Run (or resume) one round and write its proposals; waits if the lab has not answered
+        (unless `wait_for_results` is False: a simulation moves on even if nothing was answered)."""
         s = self.settings
         latest = self.store.latest_round()
         n_measured = len(self.store.measurements())
-        if latest is not None and latest["status"] == "proposed" and n_measured == latest["n_measured"]:
+        if (wait_for_results and latest is not None and latest["status"] == "proposed"
+                and n_measured == latest["n_measured"]):
             return self._finish(int(latest["round"]), waiting=True)
         X, y, measured = self.training_table()
         if len(y) < 5:
@@ -236,6 +292,9 @@ class Campaign:
                                       exclude=exclude, seed=seed)
             summary = generated.summary.to_dict()
             rows += [(r.identity, r.smiles, r.origin, r.parent) for r in generated.candidates.itertuples()]
+        if s.campaign.lookup is not None:
+            exclude = set(measured["identity"])
+            rows += [(r.identity, r.smiles, "lookup", "") for r in self.lookup().itertuples() if r.identity not in exclude]
         self.store.record_pool(round_number, rows, summary)
         return self.store.pool(round_number)
 
