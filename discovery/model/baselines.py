@@ -388,12 +388,15 @@ class RandomForestMorgan:
         return self
 
     def predict(self, X: pd.DataFrame) -> Prediction:
-        """Predictive distribution for the n rows of X; mean and std shape (n,), units of y."""
+        """Predictive distribution for the n rows of X; mean and std shape (n,), units of y;
+        `latent_draws` (n_trees, n) are the individual trees' predictions."""
         _check_fitted(self, "forest_")
         _require_columns(X, self.columns_, type(self).__name__)
         fps = morgan_fingerprints(_smiles(X), int(self.radius), int(self.n_bits)).astype(np.float32)
         per_tree = np.stack([tree.predict(fps) for tree in self.forest_.estimators_])  # (n_trees, n)
-        return Prediction.gaussian(per_tree.mean(axis=0), per_tree.std(axis=0), self.noise_std_)
+        gaussian = Prediction.gaussian(per_tree.mean(axis=0), per_tree.std(axis=0), self.noise_std_)
+        # the trees' predictions are the forest's ensemble "draws" (what acquisition ranks)
+        return Prediction(mean=gaussian.mean, std=gaussian.std, latent_std=gaussian.latent_std, latent_draws=per_tree)
 
 
 # --------------------------------------------------------------------------------------------
