@@ -165,7 +165,6 @@ class ReportSettings:
     """The `report` config group (see `conf/report/default.yaml`)."""
 
     enabled: bool = True
-    cv_folds: int = 5
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -210,9 +209,6 @@ class RunSettings:
             raise ValueError(f"model.name must be one of {sorted(MODELS)}, got {model['name']!r}")
         report_values = dict(cfg.get("report") or {})
         enabled = bool(report_values.pop("enabled", True))
-        cv_folds = int(report_values.pop("cv_folds", 5))
-        if cv_folds == 1 or cv_folds < 0:
-            raise ValueError("report.cv_folds must be 0 (no cross-validation) or >= 2")
         ingest = cfg.get("ingest")
         n_workers = cfg.get("n_workers")
         if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
@@ -225,7 +221,7 @@ class RunSettings:
             model_params=dict(model.get("params") or {}),
             acquisition=AcquisitionSettings.from_dict(dict(cfg["acquisition"])),
             pool=PoolSettings.from_dict(dict(cfg["pool"])),
-            report=ReportSettings(enabled=enabled, cv_folds=cv_folds, options=report_values),
+            report=ReportSettings(enabled=enabled, options=report_values),
             state_dir=Path(str(cfg.get("state_dir", "discovery-runs"))),
             cache_path=Path(str(cfg.get("cache_path", "discovery-runs/cache/descriptors.sqlite"))),
             n_workers=n_workers,

@@ -363,6 +363,32 @@ class BayesianILR:
             latent_draws=latent, observation_draws=observed,
         )
 
+    def loo_weights(self, X: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+        """Pareto-smoothed importance weights (PSIS-LOO) that turn the posterior into
+        leave-one-out posteriors of the training rows, shape (n_draws, n), columns summing to 1,
+        in the draw order of `predict(X)` (all draws).
+
+        The weights use the likelihood of the posterior draws alone: the calibrated model error is
+        fresh noise in each predictive draw, not a parameter, so it is left out here.
+        """
+        import arviz as az
+        from scipy import stats
+
+        self._check_fitted()
+        y = np.asarray(y, dtype=float)
+        t = np.log(y) if self.target_transform == "log" else y
+        Z = self.features_.transform(X).to_numpy()[:, self._keep]
+        Zs = (Z - self.x_mean_) / self.x_scale_
+        d = self.draws_
+        latent = (d["alpha"][:, None] + d["beta"] @ Zs.T) * self.y_scale_ + self.y_mean_
+        sigma = d["sigma"][:, None] * self.y_scale_
+        if self.prior.likelihood == "normal":
+            log_lik = stats.norm.logpdf(t[None, :], latent, sigma)
+        else:
+            log_lik = stats.t.logpdf(t[None, :], self.prior.student_t_nu, latent, sigma)
+        log_weights, _ = az.psislw(-log_lik.T)
+        return np.exp(log_weights).T
+
     def coefficients(self, level: float = 0.9) -> pd.DataFrame:
         """Terms with posterior mean and central interval of their effect, in target units per
         one standard deviation of the term (training rows), strongest first."""

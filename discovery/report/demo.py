@@ -11,16 +11,13 @@ polymers, polyesters, polyamides and polycarbonates. Cross-validated predictions
 
 from __future__ import annotations
 
-import copy
 import itertools
 import warnings
 from typing import Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
 from rdkit.Chem import Crippen, Descriptors, rdMolDescriptors
-from scipy import stats
 
 from discovery.chem import Molecule, MoleculeError, parse_molecule
 from discovery.features.categories import category_frame
@@ -182,16 +179,6 @@ def _propose(pool: pd.DataFrame, prediction: Any, measured: pd.DataFrame, k: int
 
 
 def _loo(model: BayesianILR, X: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
-    """PSIS-LOO predictive summaries of the training molecules (see `predictive_summary`).
-
-    The importance weights come from the likelihood of the posterior draws alone: the calibrated
-    model error is fresh noise in every predictive draw, not a parameter, so it is left out of
-    the weights (a copy with a zero model-error law) and kept in the reweighted predictive.
-    """
-    bare = copy.copy(model)
-    bare.model_error_ = {**model.model_error_, "constant": 0.0, "per_distance": 0.0}
-    latent = np.log(bare.predict(X).latent_draws)  # the model is linear in ln y
-    sigma = model.draws_["sigma"][:, None] * model.y_scale_  # noise SD on the ln scale
-    log_weights, _ = az.psislw(-stats.norm.logpdf(np.log(y)[None, :], latent, sigma).T)
-    draws = model.predict(X).observation_draws  # same posterior draws in the same order
-    return predictive_summary(X["smiles"], y, draws, np.exp(log_weights).T, point="median")
+    """PSIS-LOO predictive summaries of the training molecules (see `predictive_summary`)."""
+    draws = model.predict(X).observation_draws  # the draw order of `loo_weights`
+    return predictive_summary(X["smiles"], y, draws, model.loo_weights(X, y), point="median")

@@ -45,5 +45,5 @@ class ReportOptions:
     def from_yaml(cls, path: str | Path = DEFAULT_CONFIG) -> ReportOptions:
         values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
         assert isinstance(values, dict)
-        # `enabled` and `cv_folds` in the same file steer the campaign run, not the rendering
-        return cls.from_dict({str(k): v for k, v in values.items() if k not in ("enabled", "cv_folds")})
+        # `enabled` in the same file steers the campaign run, not the rendering
+        return cls.from_dict({str(k): v for k, v in values.items() if k != "enabled"})
