@@ -21,14 +21,14 @@ exactly two attachment points.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from rdkit import Chem
 
 from discovery.chem import Molecule
-from discovery.pool.proposal import Proposal, Proposer
+from discovery.pool.proposal import Proposer, evolve
 
 if TYPE_CHECKING:
     from discovery.pool.settings import MutationSettings
@@ -425,23 +425,10 @@ def mutation_proposals(
         failures: Counter, updated in place, of attempts that gave no valid structure.
     """
     mutator = Mutator(settings)
-    parents = [(seed.smiles, seed.smiles) for seed in seeds]
-    for _ in range(settings.generations):
-        next_parents: list[tuple[str, str]] = []
-        for smiles, root in parents:
-            mol = Chem.MolFromSmiles(smiles)
-            children: set[str] = {smiles}
-            for _ in range(_MAX_SITE_TRIES * settings.children_per_parent):
-                if len(children) > settings.children_per_parent:
-                    break
-                child = mutator.mutate(mol, rng)
-                if child is None:
-                    failures["mutation"] = failures.get("mutation", 0) + 1
-                    continue
-                if child in children:
-                    continue
-                children.add(child)
-                accepted = yield Proposal(child, "mutation", root)
-                if accepted is not None:
-                    next_parents.append((accepted, root))
-        parents = next_parents
+
+    def mutator_for(smiles: str) -> Callable[[], str | None]:
+        mol = Chem.MolFromSmiles(smiles)
+        return lambda: mutator.mutate(mol, rng)
+
+    return (yield from evolve(seeds, "mutation", settings.generations, settings.children_per_parent,
+                              _MAX_SITE_TRIES, mutator_for, failures))

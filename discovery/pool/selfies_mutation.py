@@ -11,7 +11,7 @@ kept only if both come back, each with one single bond.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,7 @@ import selfies as sf
 from rdkit import Chem
 
 from discovery.chem import Molecule
-from discovery.pool.proposal import Proposal, Proposer
+from discovery.pool.proposal import Proposer, evolve
 
 if TYPE_CHECKING:
     from discovery.pool.settings import SelfiesSettings
@@ -84,29 +84,15 @@ def selfies_proposals(
         polymer: Seeds are repeat units.
     """
     alphabet = _alphabet(settings.elements)
-    parents = [(seed.smiles, seed.smiles) for seed in seeds]
-    for _ in range(settings.generations):
-        next_parents: list[tuple[str, str]] = []
-        for smiles, root in parents:
-            tokens = _encode(smiles)
-            if tokens is None:
-                failures["selfies"] = failures.get("selfies", 0) + 1
-                continue
-            children: set[str] = {smiles}
-            for _ in range(_ATTEMPTS_PER_CHILD * settings.children_per_parent):
-                if len(children) > settings.children_per_parent:
-                    break
-                child = _decode(_edit(tokens, alphabet, settings.max_edits, rng), polymer)
-                if child is None:
-                    failures["selfies"] = failures.get("selfies", 0) + 1
-                    continue
-                if child in children:
-                    continue
-                children.add(child)
-                accepted = yield Proposal(child, "selfies", root)
-                if accepted is not None:
-                    next_parents.append((accepted, root))
-        parents = next_parents
+
+    def mutator_for(smiles: str) -> Callable[[], str | None] | None:
+        tokens = _encode(smiles)
+        if tokens is None:
+            return None
+        return lambda: _decode(_edit(tokens, alphabet, settings.max_edits, rng), polymer)
+
+    return (yield from evolve(seeds, "selfies", settings.generations, settings.children_per_parent,
+                              _ATTEMPTS_PER_CHILD, mutator_for, failures))
 
 
 def _edit(tokens: list[str], alphabet: list[str], max_edits: int, rng: np.random.Generator) -> list[str]:
