@@ -19,7 +19,7 @@ import pandas as pd
 from discovery.acquisition import proposal_table, select_batch
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import read_results, write_proposals
-from discovery.campaign.predict import predict_pool
+from discovery.campaign.predict import PoolPrediction, predict_pool
 from discovery.campaign.settings import RunSettings
 from discovery.campaign.store import CampaignStore
 from discovery.chem.molecule import MoleculeError, parse_molecule
@@ -55,6 +55,18 @@ class RoundSummary:
         if self.report_path is not None:
             lines.append(f"  report:    {self.report_path}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FittedRound:
+    """What a round computed that its report shows: the model, its training data (X, y) and the
+    featurised pool with the model's prediction for it."""
+
+    model: PropertyModel
+    X: pd.DataFrame
+    y: np.ndarray
+    pool: pd.DataFrame
+    pool_prediction: PoolPrediction
 
 
 class Campaign:
@@ -181,11 +193,7 @@ class Campaign:
     # -- the round ----------------------------------------------------------------------------
     def training_table(self) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         """Measured molecules (replicates averaged) featurised: (X of ok rows, y, the molecules)."""
-        measured = self.store.measurements()
-        per_molecule = measured.groupby("candidate_id", sort=True).agg(
-            smiles=("smiles", "first"), identity=("identity", "first"), value=("value", "mean"),
-            round=("round", "min"),
-        ).reset_index()
+        per_molecule = self.store.measured_molecules()
         features = self._featurize(per_molecule["smiles"], round_number=None)
         ok = (features["status"] == "ok").to_numpy()
         return features[ok].reset_index(drop=True), per_molecule["value"].to_numpy()[ok], per_molecule[ok].reset_index(drop=True)
@@ -236,9 +244,7 @@ class Campaign:
             best_value=float(y[best_index]), direction=s.campaign.direction,
         )
         self.store.record_proposals(round_number, table)
-        self._last = {"model": model, "pool": pool, "pool_prediction": pool_prediction, "measured": measured,
-                      "y": y, "X": X}
-        return self._finish(round_number, waiting=False)
+        return self._finish(round_number, waiting=False, fitted=FittedRound(model, X, y, pool, pool_prediction))
 
     # -- steps --------------------------------------------------------------------------------
     def _featurize(self, smiles: pd.Series, round_number: int | None) -> pd.DataFrame:
@@ -264,13 +270,10 @@ class Campaign:
         ).hexdigest()[:16]
         fit_dir = self.folder / "fits" / f"round_{round_number:03d}"
         record = self.store.fit(round_number)
-        model_cls = type(make_model(s.model_name, **s.model_params))
-        if record is not None and record["data_hash"] == data_hash and hasattr(model_cls, "load"):
+        model = make_model(s.model_name, **{"seed": seed, **s.model_params})
+        if record is not None and record["data_hash"] == data_hash and hasattr(model, "load"):
             log.info("round %d: loading the saved posterior from %s", round_number, record["path"])
-            return model_cls.load(record["path"])
-        params = dict(s.model_params)
-        params.setdefault("seed", seed)
-        model = make_model(s.model_name, **params)
+            return type(model).load(record["path"])
         log.info("round %d: fitting %s on %d molecules", round_number, s.model_name, len(y))
         model.fit(X, y)
         if hasattr(model, "save"):
@@ -298,7 +301,8 @@ class Campaign:
         self.store.record_pool(round_number, rows, summary)
         return self.store.pool(round_number)
 
-    def _finish(self, round_number: int, waiting: bool) -> RoundSummary:
+    def _finish(self, round_number: int, waiting: bool, fitted: FittedRound | None = None) -> RoundSummary:
+        """Write the round's proposal files (from the database) and, after a fit, its report."""
         s = self.settings
         proposals = self.store.proposals(round_number)
         out = write_proposals(
@@ -307,14 +311,13 @@ class Campaign:
                        "outside_domain"]],
             self.folder / "proposals", round_number, target=s.campaign.target,
         )
-        measured = self.store.measurements()
-        per = measured.groupby("candidate_id").agg(value=("value", "mean"), smiles=("smiles", "first"))
+        per = self.store.measured_molecules()
         best = per["value"].idxmax() if s.campaign.direction == "max" else per["value"].idxmin()
         report = None
-        if s.report.enabled and not waiting and hasattr(self, "_last"):
+        if s.report.enabled and fitted is not None:
             from discovery.campaign.reporting import write_report
 
-            report = write_report(self, round_number)
+            report = write_report(self, round_number, fitted)
         elif (self.folder / "report.html").exists():
             report = self.folder / "report.html"
         return RoundSummary(

@@ -20,7 +20,6 @@ class PoolPrediction:
 
     Attributes:
         mean, std, latent_std: Shape (n,), property units (see `Prediction`).
-        lower_90, upper_90: Central 90 % interval of a new measurement, shape (n,).
         latent_draws: Draws of the noise-free property, shape (s, n).
         observation_draws: Draws of a new measurement, shape (s, n), or None.
     """
@@ -28,8 +27,6 @@ class PoolPrediction:
     mean: np.ndarray
     std: np.ndarray
     latent_std: np.ndarray
-    lower_90: np.ndarray
-    upper_90: np.ndarray
     latent_draws: np.ndarray
     observation_draws: np.ndarray | None
 
@@ -54,7 +51,7 @@ def predict_pool(model: PropertyModel, X: pd.DataFrame, n_draws: int, seed: int)
     if len(X) == 0:
         raise ValueError("nothing to predict: the table is empty")
     parameters = inspect.signature(model.predict).parameters
-    pieces: list[tuple[Prediction, np.ndarray, np.ndarray]] = []
+    pieces: list[Prediction] = []
     for number, start in enumerate(range(0, len(X), CHUNK_ROWS)):
         chunk = X.iloc[start : start + CHUNK_ROWS]
         kwargs = {}
@@ -65,19 +62,15 @@ def predict_pool(model: PropertyModel, X: pd.DataFrame, n_draws: int, seed: int)
         prediction = model.predict(chunk, **kwargs)
         if prediction.latent_draws is None:
             raise ValueError(f"{type(model).__name__} gives no posterior draws; acquisition needs a model that does")
-        lower, upper = prediction.interval(0.9)
-        pieces.append((prediction, lower, upper))
-    first = pieces[0][0]
-    has_obs = first.observation_draws is not None
+        pieces.append(prediction)
+    has_obs = pieces[0].observation_draws is not None
     return PoolPrediction(
-        mean=np.concatenate([p.mean for p, _, _ in pieces]),
-        std=np.concatenate([p.std for p, _, _ in pieces]),
-        latent_std=np.concatenate([p.latent_std for p, _, _ in pieces]),
-        lower_90=np.concatenate([lo for _, lo, _ in pieces]),
-        upper_90=np.concatenate([hi for _, _, hi in pieces]),
-        latent_draws=np.concatenate([p.latent_draws[:n_draws].astype(np.float32) for p, _, _ in pieces], axis=1),
+        mean=np.concatenate([p.mean for p in pieces]),
+        std=np.concatenate([p.std for p in pieces]),
+        latent_std=np.concatenate([p.latent_std for p in pieces]),
+        latent_draws=np.concatenate([p.latent_draws[:n_draws].astype(np.float32) for p in pieces], axis=1),
         observation_draws=(
-            np.concatenate([p.observation_draws[:n_draws].astype(np.float32) for p, _, _ in pieces], axis=1)
+            np.concatenate([p.observation_draws[:n_draws].astype(np.float32) for p in pieces], axis=1)
             if has_obs else None
         ),
     )

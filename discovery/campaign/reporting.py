@@ -11,18 +11,17 @@ import pandas as pd
 from discovery.report import ReportData, ReportOptions, predictive_summary, render_report
 
 if TYPE_CHECKING:
-    from discovery.campaign.loop import Campaign
+    from discovery.campaign.loop import Campaign, FittedRound
 
 
-def write_report(campaign: Campaign, round_number: int) -> Path:
+def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> Path:
     """Render the report of the round `campaign.propose()` just ran; returns its path."""
     s = campaign.settings
     store = campaign.store
-    last = campaign._last
-    model = last["model"]
+    model = fitted.model
     measured = store.measurements()
-    pool = last["pool"]
-    prediction = last["pool_prediction"]
+    pool = fitted.pool
+    prediction = fitted.pool_prediction
     pool_table = pd.DataFrame({"candidate_id": pool["candidate_id"], "mean": prediction.mean,
                                "std": prediction.latent_std})
     proposals = store.proposals(round_number)
@@ -52,7 +51,7 @@ def write_report(campaign: Campaign, round_number: int) -> Path:
         pool=pool_table,
         coefficients=coefficients,
         diagnostics=dict(getattr(model, "diagnostics_", {})),
-        cv=_loo(model, last["X"], last["y"]),
+        cv=_loo(model, fitted.X, fitted.y),
         last_round=last_round,
         warnings=warnings,
         pool_summary=store.pool_summary(round_number),

@@ -187,6 +187,14 @@ class CampaignStore:
             " FROM measurements m JOIN molecules mol USING (candidate_id) ORDER BY m.id"
         )
 
+    def measured_molecules(self) -> pd.DataFrame:
+        """One row per measured molecule, replicates averaged: candidate_id, smiles, identity,
+        value, round (of its first measurement); ordered by candidate_id."""
+        return self.measurements().groupby("candidate_id", sort=True).agg(
+            smiles=("smiles", "first"), identity=("identity", "first"), value=("value", "mean"),
+            round=("round", "min"),
+        ).reset_index()
+
     # -- rounds -------------------------------------------------------------------------------
     def rounds(self) -> pd.DataFrame:
         return self._frame("SELECT * FROM rounds ORDER BY round")
