@@ -33,13 +33,12 @@ def _check_keys(values: Mapping[str, Any], known: set[str], required: set[str], 
         raise ValueError(f"{where}: missing value for {missing}")
 
 
-def _typed(values: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    value = values[key]
+def _typed(value: Any, kind: type, name: str) -> Any:
+    """`value` checked to be a `kind` (an int is accepted as a float, a bool never as a number)."""
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ValueError(f"{where}.{key} must be {name}, got {value!r}")
+        raise ValueError(f"{name} must be {kind.__name__}, got {value!r}")
     return value
 
 
@@ -126,16 +125,15 @@ class CampaignSettings:
             raw = dict(values["initial"])
             _check_keys(raw, {"n", "max_quantile"}, set(), "campaign.initial")
             initial = InitialSettings(
-                n=_typed({**raw, "n": raw.get("n", 30)}, "n", int, "campaign.initial"),
-                max_quantile=_typed({**raw, "max_quantile": raw.get("max_quantile", 0.7)}, "max_quantile", float,
-                                    "campaign.initial"),
+                n=_typed(raw.get("n", 30), int, "campaign.initial.n"),
+                max_quantile=_typed(raw.get("max_quantile", 0.7), float, "campaign.initial.max_quantile"),
             )
             if initial.n < 2 or not 0 < initial.max_quantile <= 1:
                 raise ValueError("campaign.initial.n must be >= 2 and max_quantile in (0, 1]")
         seed_data = values.get("seed_data")
         if seed_data is None and lookup is None:
             raise ValueError("campaign: give seed_data (measured molecules) or lookup (a backtest table)")
-        rounds = _typed({"rounds": values.get("rounds", 1)}, "rounds", int, where)
+        rounds = _typed(values.get("rounds", 1), int, "campaign.rounds")
         if rounds < 1:
             raise ValueError(f"campaign.rounds must be >= 1, got {rounds}")
         if mode == "simulate" and lookup is None:
