@@ -1,6 +1,6 @@
 """Backtest campaigns on public `chemicals` properties: our engine against baselines.
 
-    python scripts/benchmarks/campaigns.py [--seeds 10] [--rounds 10] [--batch 5]
+    python scripts/benchmarks/campaigns.py [--seeds 10] [--first-seed 0] [--rounds 10] [--batch 5]
         [--properties relative_permittivity boiling_point_k refractive_index]
         [--methods ours random gp_qlognei rf_greedy] [--out scripts/benchmarks/results/campaigns.json]
 
@@ -9,7 +9,8 @@ Each (property, method, seed) runs the backtest protocol through the real comman
 quantile, the rest of the table as the pool, `rounds` rounds of `batch` picks, maximising.
 Methods: ours = BayesianILR (defaults; log target for the permittivity) + qLogNEI; random;
 gp_qlognei = Tanimoto GP + qLogNEI; rf_greedy = random forest on Morgan bits, highest mean.
-Descriptors come from the shared cache (`discovery.features.default_cache_path()`).
+Runs already in --out (same rounds and batch) are skipped, so an interrupted benchmark resumes;
+`--merge A.json B.json` joins runs made in parallel (different --first-seed) into --out. Descriptors come from the shared cache (`discovery.features.default_cache_path()`).
 """
 
 from __future__ import annotations
@@ -69,33 +70,83 @@ def summarise(runs: list[dict], budget: int) -> dict:
     }
 
 
+def load_done(out: Path, rounds: int, batch: int) -> dict:
+    """Runs already in `out` for the same protocol, so an interrupted benchmark resumes."""
+    if not out.exists():
+        return {}
+    previous = json.loads(out.read_text())
+    if (previous["config"]["rounds"], previous["config"]["batch"]) != (rounds, batch):
+        raise SystemExit(f"{out} holds runs of another protocol; choose another --out")
+    return {(prop, method, run["seed"]): run
+            for prop, methods in previous["results"].items()
+            for method, entry in methods.items() for run in entry["runs"]}
+
+
+def write_report(out: Path, config: dict, done: dict, rounds: int, batch: int) -> dict:
+    results: dict = {}
+    for (prop, method, _), run in sorted(done.items()):
+        results.setdefault(prop, {}).setdefault(method, []).append(run)
+    report = {"config": config, "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+              "results": {prop: {method: {"summary": summarise(runs, rounds * batch), "runs": runs}
+                                 for method, runs in methods.items()} for prop, methods in results.items()}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(out)
+    return report
+
+
+def markdown_table(report: dict) -> str:
+    """One row per (property, method): the protocol's metrics, mean over seeds."""
+    budget = report["config"]["rounds"] * report["config"]["batch"]
+    lines = [f"| property | method | seeds | experiments to first top-1 % (mean; {budget} = never) | found in "
+             "| top-1 % found | normalised best |", "|---|---|---|---|---|---|---|"]
+    for prop, methods in report["results"].items():
+        for method, entry in methods.items():
+            s = entry["summary"]
+            lines.append(f"| {prop} | {method} | {s['runs']} | {s['experiments_to_first_top_mean']:.1f} | "
+                         f"{s['found_top_in_runs']}/{s['runs']} | {s['top_found_fraction_mean']:.2f} | "
+                         f"{s['normalised_best_mean']:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=5)
     parser.add_argument("--properties", nargs="+", default=["relative_permittivity", "boiling_point_k", "refractive_index"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "campaigns.json")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                        help="merge the runs of these result files into --out, print its table, and stop")
     args = parser.parse_args()
-    report = {"config": vars(args) | {"out": str(args.out)},
-              "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}, "results": {}}
+    config = vars(args) | {"out": str(args.out), "merge": None}
+    if args.merge:
+        done = {key: run for path in args.merge for key, run in load_done(path, args.rounds, args.batch).items()}
+        print(markdown_table(write_report(args.out, config, done, args.rounds, args.batch)))
+        return
+    done = load_done(args.out, args.rounds, args.batch)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     with tempfile.TemporaryDirectory() as tmp:
+        lookups = {}
         for prop in args.properties:
-            table = load_property(prop)[["smiles", "value"]]
-            lookup = Path(tmp) / f"{prop}.csv"
-            table.to_csv(lookup, index=False)
-            for method in args.methods:
-                runs = [run_one(lookup, prop, method, seed, args.rounds, args.batch, Path(tmp) / "state")
-                        for seed in range(args.seeds)]
-                summary = summarise(runs, args.rounds * args.batch)
-                report["results"].setdefault(prop, {})[method] = {"summary": summary, "runs": runs}
-                print(f"{prop:24s} {method:11s} first top-1 % after {summary['experiments_to_first_top_mean']:5.1f} "
-                      f"(found in {summary['found_top_in_runs']}/{len(runs)}), top found "
-                      f"{summary['top_found_fraction_mean']:.2f}, normalised best {summary['normalised_best_mean']:.2f}",
-                      flush=True)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(json.dumps(report, indent=2))
+            lookups[prop] = Path(tmp) / f"{prop}.csv"
+            load_property(prop)[["smiles", "value"]].to_csv(lookups[prop], index=False)
+        # seeds outermost: an interrupted run leaves complete seeds for every property and method
+        for seed in seeds:
+            for prop in args.properties:
+                for method in args.methods:
+                    if (prop, method, seed) in done:
+                        continue
+                    run = run_one(lookups[prop], prop, method, seed, args.rounds, args.batch, Path(tmp) / "state")
+                    done[(prop, method, seed)] = run | {"seed": seed}
+                    write_report(args.out, config, done, args.rounds, args.batch)
+                    print(f"{prop:24s} {method:11s} seed {seed}: first top-1 % after "
+                          f"{run['experiments_to_first_top']}, normalised best {run['normalised_best']:.2f}, "
+                          f"{run['seconds']:.0f} s", flush=True)
+    print(markdown_table(write_report(args.out, config, done, args.rounds, args.batch)))
     print(f"-> {args.out}")
 
 
