@@ -11,9 +11,6 @@ window only, so the window is made taller than any report and the empty page bot
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,30 +18,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_browser() -> str:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit("no Chromium found: install it with `apt-get install -y chromium`")
+from discovery.report.browser import run_headless
 
 
 def screenshot(report: Path, out: Path, width: int = 1400, max_height: int = 16000) -> Path:
     """Save a full-page PNG of `report` to `out`; returns `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        raw = Path(profile) / "raw.png"
-        command = [
-            find_browser(), "--headless", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=1",
-            "--no-first-run", f"--user-data-dir={profile}", f"--window-size={width},{max_height}",
-            f"--screenshot={raw}", report.resolve().as_uri(),
-        ]
-        if os.geteuid() == 0:  # Chromium refuses to run as root with its sandbox on
-            command.insert(1, "--no-sandbox")
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    with tempfile.TemporaryDirectory() as folder:
+        raw = Path(folder) / "raw.png"
+        try:
+            result = run_headless(report, "--hide-scrollbars", "--force-device-scale-factor=1",
+                                  f"--window-size={width},{max_height}", f"--screenshot={raw}")
+        except RuntimeError as error:
+            raise SystemExit(str(error)) from None
         if not raw.exists():
             raise SystemExit(f"Chromium wrote no screenshot (exit {result.returncode}):\n{result.stderr[-2000:]}")
         image = Image.open(raw).convert("RGB")

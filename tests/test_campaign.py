@@ -3,8 +3,11 @@ results file, ingest, propose again, and resume after SIGKILL with identical pro
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
+from report_html import parse_tables
 
 SEED_MOLECULES = {
     "CCCCCC": 1.89, "CCCCCCC": 1.92, "c1ccccc1": 2.28, "Cc1ccccc1": 2.38, "CCOCC": 4.27, "ClCCl": 8.9,
@@ -35,6 +40,25 @@ def command(state: Path, seed_csv: Path, *extra: str) -> list[str]:
 def run(args: list[str]) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+
+
+def check_report(html: str, proposals: pd.DataFrame, round_number: int) -> None:
+    """The campaign's own report: every section, images that decode, the proposals file's numbers."""
+    for section in ("summary", "health", "learned", "proposals", "landscape", "progress"):
+        assert f'<section id="{section}">' in html
+    assert f"tiny · round {round_number}" in html
+    pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(pngs) >= 4
+    for encoded in pngs:
+        Image.open(io.BytesIO(base64.b64decode(encoded, validate=True))).load()
+    rows = parse_tables(html)["sortable proposals"]
+    assert len(rows) == len(proposals)
+    for cells, proposal in zip(rows, proposals.sort_values("rank").itertuples()):
+        assert cells[0][1] == str(proposal.rank) and cells[2][1].startswith(proposal.candidate_id)
+        sort_keys = {a.get("class", "").split()[-1]: a["data-sort"] for a, _ in cells if "data-sort" in a and a.get("class")}
+        assert float(sort_keys["mean"]) == pytest.approx(proposal.mean, rel=1e-3)  # the file keeps 4 digits
+        assert float(sort_keys["acquisition"]) == pytest.approx(proposal.acquisition_value, rel=1e-3)
+        assert float(sort_keys["prob"]) == pytest.approx(proposal.prob_beat_best, rel=1e-3, abs=1e-6)
 
 
 def count(db: Path, table: str) -> int:
@@ -61,9 +85,7 @@ def test_propose_wait_reject_ingest_propose(tmp_path, seed_csv):
     proposals = pd.read_csv(folder / "proposals" / "round_001.csv")
     assert len(proposals) == 3 and proposals["candidate_id"].is_unique
     assert (folder / "proposals" / "round_001.xlsx").exists()
-    report = (folder / "report.html").read_text()
-    for candidate in proposals["candidate_id"]:
-        assert candidate in report
+    check_report((folder / "report.html").read_text(encoding="utf-8"), proposals, round_number=1)
     measured_smiles = set(pd.read_csv(seed_csv)["smiles"])
     assert not set(proposals["smiles"]) & measured_smiles
 
@@ -90,6 +112,7 @@ def test_propose_wait_reject_ingest_propose(tmp_path, seed_csv):
     assert "3 new measurement" in second.stdout and "round 2" in second.stdout
     assert count(db, "measurements") == n_measurements + 3
     round2 = pd.read_csv(folder / "proposals" / "round_002.csv")
+    check_report((folder / "report.html").read_text(encoding="utf-8"), round2, round_number=2)
     assert not set(round2["candidate_id"]) & set(proposals["candidate_id"])
 
     repeat = run(command(state, seed_csv, f"ingest={tmp_path / 'results.csv'}"))

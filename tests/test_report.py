@@ -8,7 +8,6 @@ import io
 import re
 import time
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -18,49 +17,10 @@ from PIL import Image
 from discovery.report import ReportData, ReportOptions, build_html, observed_coverage, predictive_summary, render_report
 from discovery.report.demo import build_demo_data
 from discovery.report.format import interval, number, percent
+from discovery.report.browser import find_browser, run_headless
+from report_html import parse_tables
 
 SECTION_IDS = ["summary", "health", "learned", "proposals", "landscape", "progress"]
-
-
-class Tables(HTMLParser):
-    """Collects every table as {css class: [[(td attributes, text), ...] per row]}."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[tuple[dict, str]]]] = {}
-        self._table: list | None = None
-        self._cell: list | None = None
-        self._depth = 0
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table":
-            self._table = self.tables.setdefault(attrs.get("class", ""), [])
-        elif tag == "tr" and self._table is not None:
-            self._table.append([])
-        elif tag == "td" and self._table is not None:
-            self._cell = [attrs, ""]
-        elif tag == "svg":
-            self._depth += 1
-
-    def handle_endtag(self, tag):
-        if tag == "table":
-            self._table = None
-        elif tag == "td" and self._cell is not None:
-            self._table[-1].append((self._cell[0], self._cell[1].strip()))
-            self._cell = None
-        elif tag == "svg":
-            self._depth -= 1
-
-    def handle_data(self, data):
-        if self._cell is not None and self._depth == 0:  # atom labels inside drawings are not cell text
-            self._cell[1] += data
-
-
-def parse_tables(html: str) -> dict[str, list[list[tuple[dict, str]]]]:
-    parser = Tables()
-    parser.feed(html)
-    return {name: [row for row in rows if row] for name, rows in parser.tables.items()}
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +189,27 @@ def test_number_formatting():
     assert number(1.5e6) == "1.50×10⁶" and number(float("nan")) == "–" and number(-0.0) == "0"
     assert percent(0.004) == "<1 %" and percent(0.5) == "50 %" and percent(0.996) == ">99 %"
     assert interval(1.234, 5.678) == "1.23 – 5.68"
+
+
+CLICK = """<script>
+for (const [css, clicks] of %s) {
+  const table = document.querySelector("table.proposals");
+  const column = [...table.tBodies[0].rows[0].cells].findIndex(cell => cell.classList.contains(css));
+  for (let i = 0; i < clicks; i++) table.tHead.rows[0].cells[column].click();
+}
+</script></body>"""
+
+
+@pytest.mark.skipif(find_browser() is None, reason="needs a Chromium (Debian: apt-get install -y chromium)")
+@pytest.mark.parametrize(("column", "clicks"), [("mean", 1), ("similarity", 2)])
+def test_clicking_a_header_sorts_the_proposals_in_a_real_browser(demo, tmp_path, column, clicks):
+    _, _, html = demo
+    page = tmp_path / "clicked.html"
+    page.write_text(html.replace("</body>", CLICK % f'[["{column}", {clicks}]]'), encoding="utf-8")
+    result = run_headless(page, "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = parse_tables(result.stdout)["sortable proposals"]
+    keys = [float(next(a["data-sort"] for a, _ in cells if column in a.get("class", "").split())) for cells in rows]
+    assert len(keys) > 2 and len(set(keys)) > 1
+    assert keys == sorted(keys, reverse=clicks == 2)  # first click ascending, second descending
+    assert f'data-dir="{"desc" if clicks == 2 else "asc"}"' in result.stdout
