@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,8 +222,11 @@ class Campaign:
 
         model = self._fit(round_number, X, y, seed)
         pool = self._pool(round_number, measured, seed)
+        log.info("round %d: featurising %d pool candidates", round_number, len(pool))
         pool_features = self._featurize(pool["smiles"], round_number)
         ok = (pool_features["status"] == "ok").to_numpy()
+        log.info("round %d: predicting %d candidates and choosing a batch of %d", round_number, int(ok.sum()),
+                 s.acquisition.batch_size)
         pool, pool_X = pool[ok].reset_index(drop=True), pool_features[ok].reset_index(drop=True)
         if len(pool) == 0:
             raise ValueError("no pool candidate could be featurised; see the failures table")
@@ -275,7 +279,11 @@ class Campaign:
             log.info("round %d: loading the saved posterior from %s", round_number, record["path"])
             return type(model).load(record["path"])
         log.info("round %d: fitting %s on %d molecules", round_number, s.model_name, len(y))
+        start = time.perf_counter()
         model.fit(X, y)
+        diagnostics = getattr(model, "diagnostics_", {})
+        health = "; ".join(diagnostics.get("warnings", [])) or "sampler diagnostics fine"
+        log.info("round %d: fitted in %.0f s (%s)", round_number, time.perf_counter() - start, health)
         if hasattr(model, "save"):
             model.save(fit_dir)
         self.store.record_fit(round_number, s.config_hash, data_hash, str(fit_dir),
