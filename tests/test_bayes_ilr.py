@@ -95,14 +95,21 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     calibration = model.diagnostics_["calibration"]
     assert calibration["method"] == "tail_refit" and calibration["held_out"] == 2 * 18
     law = model.model_error_
-    assert law["y_min"] == y.min() and law["y_max"] == y.max()
-    # the synthetic model is well specified: the learned model error stays small next to the spread of y
-    assert 0 <= law["constant"] < 0.5 * y.std()
+    assert law["centre"] == pytest.approx((y.min() + y.max()) / 2)
+    # the synthetic model is well specified: the learned model error stays small, even at the range's edge
+    half_range = (y.max() - y.min()) / 2
+    assert 0 <= law["per_distance"] * half_range < 0.5 * y.std()
+    # ... and it grows with the distance from the centre: wider intervals further out
+    far = X.iloc[[int(np.argmax(y))]]
+    with_error = model.predict(far).latent_std[0]
+    model.model_error_ = {**law, "per_distance": 0.0}
+    assert model.predict(far).latent_std[0] <= with_error
+    model.model_error_ = law
     uncalibrated = BayesianILR(seed=3, sampler={"draws": 200, "tune": 300}, calibration={"method": "none"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         uncalibrated.fit(X, y)
-    assert uncalibrated.model_error_["constant"] == 0 and uncalibrated.diagnostics_["calibration"] == {"method": "none"}
+    assert uncalibrated.model_error_["per_distance"] == 0 and uncalibrated.diagnostics_["calibration"] == {"method": "none"}
 
 
 def test_bad_inputs_give_clear_errors():
