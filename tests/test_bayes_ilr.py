@@ -103,7 +103,12 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     far = X.iloc[[int(np.argmax(y))]]
     with_error = model.predict(far).latent_std[0]
     model.model_error_ = {**law, "per_distance": 0.0}
-    assert model.predict(far).latent_std[0] <= with_error
+    without_error = model.predict(far).latent_std[0]
+    assert without_error <= with_error
+    # however steep the law, the model error stays within max_error (2 widths of the range)
+    model.model_error_ = {**law, "per_distance": 1e6}
+    assert law["max_error"] == pytest.approx(2 * (y.max() - y.min()))
+    assert model.predict(far).latent_std[0] < 1.1 * np.hypot(without_error, law["max_error"])
     model.model_error_ = law
     uncalibrated = BayesianILR(seed=3, sampler={"draws": 200, "tune": 300}, calibration={"method": "none"})
     with warnings.catch_warnings():

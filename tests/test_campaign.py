@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -170,3 +171,17 @@ def test_backtest_of_three_rounds_writes_the_metrics(tmp_path):
     # running it again resumes a finished simulation: nothing new
     again = run(args)
     assert again.returncode == 0 and count(db, "measurements") == 21 and count(db, "rounds") == 3
+
+
+def test_pool_predictions_that_overflow_are_found_and_left_out():
+    from discovery.campaign.predict import PoolPrediction
+
+    draws = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
+    draws[3, 1] = np.float32(np.exp(80.0)) * np.float32(1e6)  # a log-scale draw that overflowed float32
+    draws[0, 4] = np.nan
+    prediction = PoolPrediction(draws.mean(axis=0), draws.std(axis=0), draws.std(axis=0), draws, draws.copy())
+    finite = prediction.finite()
+    assert finite.tolist() == [True, False, True, True, False]
+    kept = prediction.take(finite)
+    assert kept.latent_draws.shape == (64, 3) and np.isfinite(kept.latent_draws).all()
+    np.testing.assert_array_equal(kept.mean, prediction.mean[[0, 2, 3]])

@@ -232,6 +232,17 @@ class Campaign:
             raise ValueError("no pool candidate could be featurised; see the failures table")
         n_draws = s.acquisition.n_draws or 512
         pool_prediction = predict_pool(model, pool_X, n_draws, seed)
+        finite = pool_prediction.finite()
+        if not finite.all():  # one wild extrapolation must not stop the round
+            self.store.record_failures(
+                [(str(r.identity), str(r.smiles), "predict", "the model's prediction is not finite (far outside the data)")
+                 for r in pool[~finite].itertuples()],
+                round_number,
+            )
+            log.warning("%d pool candidates have non-finite predictions and were left out (failures table)",
+                        int((~finite).sum()))
+            pool, pool_X = pool[finite].reset_index(drop=True), pool_X[finite].reset_index(drop=True)
+            pool_prediction = pool_prediction.take(finite)
         measured_prediction = predict_pool(model, X, n_draws, seed + 1)
 
         proposed = set(self.store.proposals()["identity"])

@@ -30,6 +30,19 @@ class PoolPrediction:
     latent_draws: np.ndarray
     observation_draws: np.ndarray | None
 
+    def finite(self) -> np.ndarray:
+        """Mask (n,) of molecules whose summary and every draw are finite (float32 can overflow
+        for a wild extrapolation of a log-scale model)."""
+        ok = np.isfinite(self.mean) & np.isfinite(self.std) & np.isfinite(self.latent_draws).all(axis=0)
+        if self.observation_draws is not None:
+            ok &= np.isfinite(self.observation_draws).all(axis=0)
+        return ok
+
+    def take(self, mask: np.ndarray) -> PoolPrediction:
+        """The same prediction for the molecules where `mask` is True."""
+        obs = None if self.observation_draws is None else self.observation_draws[:, mask]
+        return PoolPrediction(self.mean[mask], self.std[mask], self.latent_std[mask], self.latent_draws[:, mask], obs)
+
     def subset(self, index: np.ndarray) -> Prediction:
         """A `Prediction` for the molecules at `index`, built from the kept draws."""
         obs = None if self.observation_draws is None else self.observation_draws[:, index].astype(np.float64)

@@ -14,7 +14,7 @@ Laws (σ_err added in quadrature to the predictive SD; c, w = centre and half-wi
 targets a model was fitted on; ŷ = predicted mean):
   beyond_range   a + b·dist(ŷ outside the target range)   (`tail_refit`, the current default)
   constant       b
-  from_centre    b·|ŷ − c|                 (error grows with distance from the data's centre)
+  from_centre    min(b·|ŷ − c|, 2·2w)      (error grows with distance from the data's centre; the default)
   sqrt_centre    b·sqrt(|ŷ − c|·w)
   latent_scale   b·(latent SD)            (inflate the model's own epistemic uncertainty)
 b (and a) are the smallest that cover 90 % of the rehearsal points, as in `tail_refit`.
@@ -79,7 +79,10 @@ def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
         b = float(min(np.quantile(slopes, 0.9, method="higher"), 10.0)) if slopes.size else 0.0
         error = a + b * u_t
     else:
-        error = float(np.quantile(needed / np.maximum(u_r, 1e-12), 0.9, method="higher")) * u_t
+        b = float(np.quantile(needed / np.maximum(u_r, 1e-12), 0.9, method="higher"))
+        error = b * u_t
+        if law == "from_centre":  # as BayesianILR: b capped at 10, σ_d at 2 widths of the range
+            error = np.minimum(min(b, 10.0) * u_t, 2 * (test["fit_max"] - test["fit_min"]))
     sd = np.sqrt(test["std"] ** 2 + error**2)
     return float(np.mean(np.abs(test["y"] - test["mean"]) <= Z90 * sd))
 
