@@ -95,18 +95,14 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     calibration = model.diagnostics_["calibration"]
     assert calibration["method"] == "tail_refit" and calibration["held_out"] == 2 * 18
     law = model.model_error_
-    assert law["centre"] == pytest.approx((y.min() + y.max()) / 2)
-    # the synthetic model is well specified: the learned model error stays small, even at the range's edge
-    half_range = (y.max() - y.min()) / 2
-    assert 0 <= law["per_distance"] * half_range < 0.5 * y.std()
-    # ... and it grows with the distance from the centre: wider intervals further out
-    far = X.iloc[[int(np.argmax(y))]]
-    with_error = model.predict(far).latent_std[0]
-    model.model_error_ = {**law, "per_distance": 0.0}
-    without_error = model.predict(far).latent_std[0]
-    assert without_error <= with_error
+    assert law["y_min"] == y.min() and law["y_max"] == y.max()
+    # the synthetic model is well specified: the learned model error stays small next to the spread of y
+    assert 0 <= law["constant"] < 0.5 * y.std()
     # however steep the law, the model error stays within max_error (2 widths of the range)
-    model.model_error_ = {**law, "per_distance": 1e6}
+    far = X.iloc[[int(np.argmax(y))]]
+    model.model_error_ = {**law, "per_distance": 0.0, "constant": 0.0}
+    without_error = model.predict(far).latent_std[0]
+    model.model_error_ = {**law, "constant": 1e6}
     assert law["max_error"] == pytest.approx(2 * (y.max() - y.min()))
     assert model.predict(far).latent_std[0] < 1.1 * np.hypot(without_error, law["max_error"])
     model.model_error_ = law
@@ -114,7 +110,7 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         uncalibrated.fit(X, y)
-    assert uncalibrated.model_error_["per_distance"] == 0 and uncalibrated.diagnostics_["calibration"] == {"method": "none"}
+    assert uncalibrated.model_error_["constant"] == 0 and uncalibrated.diagnostics_["calibration"] == {"method": "none"}
 
 
 def test_bad_inputs_give_clear_errors():

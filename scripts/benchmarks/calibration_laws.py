@@ -14,7 +14,8 @@ Laws (σ_err added in quadrature to the predictive SD; c, w = centre and half-wi
 targets a model was fitted on; ŷ = predicted mean):
   beyond_range   a + b·dist(ŷ outside the target range)   (`tail_refit`, the current default)
   constant       b
-  from_centre    min(b·|ŷ − c|, 2·2w)      (error grows with distance from the data's centre; the default)
+  from_centre    b·|ŷ − c|                 (error grows with distance from the data's centre)
+  range_floor    min(b·max(|ŷ − c|, w), 2·2w)  (constant across the range, grows beyond it; the default)
   sqrt_centre    b·sqrt(|ŷ − c|·w)
   latent_scale   b·(latent SD)            (inflate the model's own epistemic uncertainty)
 b (and a) are the smallest that cover 90 % of the rehearsal points, as in `tail_refit`.
@@ -66,7 +67,8 @@ def measure(law: str, part: dict) -> np.ndarray:
     centre, half = (part["fit_min"] + part["fit_max"]) / 2, (part["fit_max"] - part["fit_min"]) / 2
     offset = np.abs(part["mean"] - centre)
     return {"constant": np.ones_like(offset), "from_centre": offset, "sqrt_centre": np.sqrt(offset * half),
-            "latent_scale": part["latent_std"], "beyond_range": np.maximum(offset - half, 0.0)}[law]
+            "latent_scale": part["latent_std"], "beyond_range": np.maximum(offset - half, 0.0),
+            "range_floor": np.maximum(offset, half)}[law]
 
 
 def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
@@ -81,13 +83,13 @@ def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     else:
         b = float(np.quantile(needed / np.maximum(u_r, 1e-12), 0.9, method="higher"))
         error = b * u_t
-        if law == "from_centre":  # as BayesianILR: b capped at 10, σ_d at 2 widths of the range
+        if law == "range_floor":  # as BayesianILR: b capped at 10, σ_d at 2 widths of the range
             error = np.minimum(min(b, 10.0) * u_t, 2 * (test["fit_max"] - test["fit_min"]))
     sd = np.sqrt(test["std"] ** 2 + error**2)
     return float(np.mean(np.abs(test["y"] - test["mean"]) <= Z90 * sd))
 
 
-LAWS = ("beyond_range", "constant", "from_centre", "sqrt_centre", "latent_scale")
+LAWS = ("beyond_range", "constant", "from_centre", "sqrt_centre", "latent_scale", "range_floor")
 
 
 def main() -> None:
