@@ -147,30 +147,37 @@ def test_killed_round_resumes_to_the_same_proposals(tmp_path, seed_csv):
 
 
 @pytest.mark.slow
-def test_backtest_of_three_rounds_writes_the_metrics(tmp_path):
+def test_backtest_of_three_rounds_writes_the_metrics_for_each_seed_of_a_multirun(tmp_path):
     lookup = pd.read_csv(Path(__file__).resolve().parent.parent / "campaigns" / "liquid_dielectric" / "lookup.csv")
     small = lookup.sample(n=60, random_state=0)
     small.to_csv(tmp_path / "lookup.csv", index=False)
     state = tmp_path / "runs"
     args = [
-        sys.executable, "-m", "discovery.run", "campaign=backtest", f"campaign.lookup.path={tmp_path / 'lookup.csv'}",
+        sys.executable, "-m", "discovery.run", "-m", "campaign=backtest", f"campaign.lookup.path={tmp_path / 'lookup.csv'}",
         "campaign.lookup.target_column=relative_permittivity", "campaign.initial.n=15", "campaign.rounds=3",
         "acquisition.batch_size=2", f"state_dir={state}", f"cache_path={tmp_path / 'cache.sqlite'}", "n_workers=2",
         "progress=false", "model.params.sampler.method=advi", "model.params.sampler.advi_iterations=3000",
-        "model.params.calibration.method=none", "seed=1",
+        "model.params.calibration.method=none", "seed=1,2",
     ]
     result = run(args)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    metrics = json.loads((state / "backtest_seed1" / "backtest_metrics.json").read_text())
-    assert metrics["experiments"] == 6 and len(metrics["rounds"]) == 3
-    assert all(len(r["revealed"]) == 2 for r in metrics["rounds"])
-    assert 0 <= metrics["top_found_fraction"] <= 1 and metrics["n_table"] == 60
-    assert metrics["best_found"] >= metrics["best_initial"]
-    db = state / "backtest_seed1" / "state.sqlite"
-    assert count(db, "measurements") == 15 + 6 and count(db, "rounds") == 3
-    # running it again resumes a finished simulation: nothing new
+    initial = {}
+    for seed in (1, 2):  # a Hydra multirun (-m): one campaign per seed, each with its own state
+        metrics = json.loads((state / f"backtest_seed{seed}" / "backtest_metrics.json").read_text())
+        assert metrics["experiments"] == 6 and len(metrics["rounds"]) == 3
+        assert all(len(r["revealed"]) == 2 for r in metrics["rounds"])
+        assert 0 <= metrics["top_found_fraction"] <= 1 and metrics["n_table"] == 60
+        assert metrics["best_found"] >= metrics["best_initial"]
+        db = state / f"backtest_seed{seed}" / "state.sqlite"
+        assert count(db, "measurements") == 15 + 6 and count(db, "rounds") == 3
+        with sqlite3.connect(db) as conn:
+            initial[seed] = {row[0] for row in conn.execute(
+                "SELECT mol.identity FROM measurements m JOIN molecules mol USING (candidate_id) WHERE m.round = 0")}
+    assert initial[1] != initial[2]  # the seed draws the initial set
+    # running it again resumes the finished simulations: nothing new
     again = run(args)
-    assert again.returncode == 0 and count(db, "measurements") == 21 and count(db, "rounds") == 3
+    assert again.returncode == 0
+    assert all(count(state / f"backtest_seed{seed}" / "state.sqlite", "measurements") == 21 for seed in (1, 2))
 
 
 def test_pool_predictions_that_overflow_are_found_and_left_out():
