@@ -149,7 +149,7 @@ def test_diversity_rule_keeps_batch_members_apart():
 def test_settings_are_validated():
     with pytest.raises(ValueError, match="strategy"):
         AcquisitionSettings(strategy="qEI")
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(ValueError, match="unknown acquisition setting"):
         AcquisitionSettings.from_dict({"strategy": "qlognei", "batchsize": 4})
     assert AcquisitionSettings.from_dict({"strategy": "qucb", "ucb_beta": 2.0}).ucb_beta == 2.0
 

@@ -180,7 +180,7 @@ def test_predictive_summary_gives_calibrated_pit():
 
 def test_options_file_matches_the_defaults():
     assert ReportOptions.from_yaml() == ReportOptions()
-    with pytest.raises(ValueError, match="unknown report options"):
+    with pytest.raises(ValueError, match="unknown report setting"):
         ReportOptions.from_dict({"top_term": 3})
 
 

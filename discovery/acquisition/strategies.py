@@ -15,7 +15,7 @@ mean and random need no acquisition function and rank the draws directly.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from botorch.optim import optimize_acqf_discrete
 from discovery.acquisition.model import DrawTableModel
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.features.fingerprints import tanimoto_similarity
+from discovery.config import from_mapping
 
 #: strategy name -> what it maximises (for docs and validation)
 STRATEGIES: dict[str, str] = {
@@ -87,11 +88,7 @@ class AcquisitionSettings:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> AcquisitionSettings:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"acquisition config: unknown keys {unknown} (known: {sorted(known)})")
-        return cls(**dict(values))
+        return from_mapping(cls, values, "acquisition")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from discovery.chem.polymer import CAPS, DEFAULT_OLIGOMER_LENGTH
+from discovery.config import from_mapping
 
 #: Version of the descriptor code. Bump it whenever a descriptor's definition changes, so old
 #: cache entries are not reused.
@@ -85,28 +86,7 @@ class QMSettings:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> QMSettings:
         """Build from a config mapping (e.g. Hydra's `cfg.qm`), refusing unknown keys and bad types."""
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown QM setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        converted: dict[str, Any] = {}
-        for key, value in values.items():
-            default = known[key].default
-            kind = type(default)
-            if kind is bool:
-                if not isinstance(value, bool):
-                    raise ValueError(f"QM setting {key} must be true/false, got {value!r}")
-            elif kind is int:
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise ValueError(f"QM setting {key} must be an integer, got {value!r}")
-            elif kind is float:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ValueError(f"QM setting {key} must be a number, got {value!r}")
-                value = float(value)
-            elif kind is str and not isinstance(value, str):
-                raise ValueError(f"QM setting {key} must be a string, got {value!r}")
-            converted[key] = value
-        return cls(**converted)
+        return from_mapping(cls, values, "QM")
 
     @classmethod
     def preset_named(cls, name: str, **overrides: Any) -> QMSettings:

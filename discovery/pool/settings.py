@@ -8,14 +8,13 @@ missing key with its default.
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rdkit import Chem
 
+from discovery.config import from_mapping
 from discovery.pool.filters import ALERT_CATALOGUES
 from discovery.pool.mutation import CHAIN_UNITS, OPERATORS, SUBSTITUENTS
 
@@ -231,7 +230,7 @@ class PoolSettings:
             ValueError: naming the dotted key of an unknown key or a value of the wrong type,
                 or listing the values that fail validation.
         """
-        return _build(cls, values, "")
+        return from_mapping(cls, values, "pool")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (operator weights as a mapping), accepted by `from_dict`."""
@@ -242,46 +241,3 @@ class PoolSettings:
                 if isinstance(value, tuple):
                     data[section][key] = list(value)
         return data
-
-
-def _build(cls: type, values: Any, prefix: str) -> Any:
-    if not isinstance(values, Mapping):
-        raise ValueError(f"pool setting {prefix.rstrip('.') or '(root)'} must be a mapping, got {values!r}")
-    hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
-    for key in values:
-        if key not in known:
-            raise ValueError(f"unknown pool setting '{prefix}{key}'; known keys here: {', '.join(known)}")
-    return cls(**{key: _convert(hints[key], value, f"{prefix}{key}") for key, value in values.items()})
-
-
-def _convert(hint: Any, value: Any, key: str) -> Any:
-    """Check `value` against the annotation `hint` and convert lists and mappings to tuples."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, {} if value is None else value, f"{key}.")
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        return _convert(next(a for a in args if a is not type(None)), value, key)
-    if origin is tuple and typing.get_origin(args[0]) is tuple:  # (name, weight) pairs
-        if not isinstance(value, Mapping):
-            raise ValueError(f"pool setting {key} must be a mapping of name: weight, got {value!r}")
-        return tuple((str(name), _convert(float, weight, f"{key}.{name}")) for name, weight in value.items())
-    if origin is tuple:
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-            raise ValueError(f"pool setting {key} must be a list, got {value!r}")
-        return tuple(_convert(args[0], item, key) for item in value)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"pool setting {key} must be true/false, got {value!r}")
-    elif hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"pool setting {key} must be an integer, got {value!r}")
-    elif hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"pool setting {key} must be a number, got {value!r}")
-        return float(value)
-    elif hint is str and not isinstance(value, str):
-        raise ValueError(f"pool setting {key} must be a string, got {value!r}")
-    return value

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
 from discovery.paths import PROJECT_ROOT
+from discovery.config import from_mapping
 
 DEFAULT_CONFIG = PROJECT_ROOT / "conf" / "report" / "default.yaml"
 
@@ -35,11 +36,7 @@ class ReportOptions:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ReportOptions:
         """Options from a mapping; unknown keys raise (a typo must not be silently ignored)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown report options {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return from_mapping(cls, values, "report")
 
     @classmethod
     def from_yaml(cls, path: str | Path = DEFAULT_CONFIG) -> ReportOptions:

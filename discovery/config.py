@@ -1,0 +1,69 @@
+"""Config is data: a mapping from YAML or Hydra becomes a typed, frozen dataclass at the boundary.
+
+`from_mapping` refuses unknown keys (a typo must not be silently ignored) and values of the wrong
+type, naming the dotted key, and turns lists into tuples so the settings stay hashable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def from_mapping(cls: type[T], values: Any, what: str, prefix: str = "") -> T:
+    """`cls(**values)` with every key and value checked against `cls`'s fields and annotations.
+
+    Args:
+        cls: A dataclass; nested dataclass fields take nested mappings (None: their defaults).
+        values: The mapping.
+        what: What the settings are, for messages ("pool", "QM", ...).
+        prefix: Dotted path of `values` inside a larger config.
+
+    Raises:
+        ValueError: naming the dotted key of an unknown key or of a value of the wrong type.
+    """
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{what} setting {prefix.rstrip('.') or '(root)'} must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in values:
+        if key not in known:
+            raise ValueError(f"unknown {what} setting '{prefix}{key}'; known keys here: {', '.join(known)}")
+    return cls(**{key: _convert(hints[key], value, f"{prefix}{key}", what) for key, value in values.items()})
+
+
+def _convert(hint: Any, value: Any, key: str, what: str) -> Any:
+    """Check `value` against the annotation `hint` and convert lists and mappings to tuples."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_mapping(hint, {} if value is None else value, what, f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return _convert(next(a for a in args if a is not type(None)), value, key, what)
+    if origin is tuple and args and typing.get_origin(args[0]) is tuple:  # (name, weight) pairs
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{what} setting {key} must be a mapping of name: weight, got {value!r}")
+        return tuple((str(name), _convert(float, weight, f"{key}.{name}", what)) for name, weight in value.items())
+    if origin is tuple:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise ValueError(f"{what} setting {key} must be a list, got {value!r}")
+        return tuple(_convert(args[0], item, key, what) for item in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{what} setting {key} must be true/false, got {value!r}")
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{what} setting {key} must be an integer, got {value!r}")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{what} setting {key} must be a number, got {value!r}")
+        return float(value)
+    elif hint is str and not isinstance(value, str):
+        raise ValueError(f"{what} setting {key} must be a string, got {value!r}")
+    return value
