@@ -147,6 +147,27 @@ def test_killed_round_resumes_to_the_same_proposals(tmp_path, seed_csv):
 
 
 @pytest.mark.slow
+def test_an_unreadable_saved_posterior_is_fitted_again_on_resume(tmp_path, seed_csv):
+    state = tmp_path / "runs"
+    first = run(command(state, seed_csv))
+    assert first.returncode == 0, first.stderr[-3000:]
+    folder = state / "tiny"
+    expected = pd.read_csv(folder / "proposals" / "round_001.csv")
+    # as if the run had been killed after the fit and the saved posterior came from an older version
+    with sqlite3.connect(folder / "state.sqlite") as conn:
+        conn.execute("UPDATE rounds SET status = 'fitted' WHERE round = 1")
+        conn.execute("DELETE FROM proposals WHERE round = 1")
+    sidecar = folder / "fits" / "round_001" / "model.json"
+    sidecar.write_text(sidecar.read_text().replace('"max_error"', '"old_key"'))
+    resumed = run(command(state, seed_csv))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "cannot be used" in resumed.stdout + resumed.stderr
+    got = pd.read_csv(folder / "proposals" / "round_001.csv")
+    pd.testing.assert_frame_equal(got[["candidate_id", "smiles"]], expected[["candidate_id", "smiles"]])
+    assert '"max_error"' in sidecar.read_text()  # the refit saved a current posterior
+
+
+@pytest.mark.slow
 def test_backtest_of_three_rounds_writes_the_metrics_for_each_seed_of_a_multirun(tmp_path):
     lookup = pd.read_csv(Path(__file__).resolve().parent.parent / "campaigns" / "liquid_dielectric" / "lookup.csv")
     small = lookup.sample(n=60, random_state=0)

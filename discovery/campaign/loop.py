@@ -287,8 +287,13 @@ class Campaign:
         record = self.store.fit(round_number)
         model = make_model(s.model_name, **{"seed": seed, **s.model_params})
         if record is not None and record["data_hash"] == data_hash and hasattr(model, "load"):
-            log.info("round %d: loading the saved posterior from %s", round_number, record["path"])
-            return type(model).load(record["path"])
+            try:
+                saved = type(model).load(record["path"])
+            except (OSError, ValueError) as exc:  # missing, or saved by an older version: fit again
+                log.warning("round %d: the saved posterior cannot be used (%s); fitting again", round_number, exc)
+            else:
+                log.info("round %d: loaded the saved posterior from %s", round_number, record["path"])
+                return saved
         log.info("round %d: fitting %s on %d molecules", round_number, s.model_name, len(y))
         start = time.perf_counter()
         model.fit(X, y)
