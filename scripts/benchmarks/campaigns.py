@@ -102,8 +102,8 @@ def markdown_table(report: dict) -> str:
     lines = [f"| property | method | seeds | experiments to first top-1 % (mean; {budget} = never) | found in "
              "| top-1 % found | normalised best |", "|---|---|---|---|---|---|---|"]
     for prop, methods in report["results"].items():
-        for method, entry in methods.items():
-            s = entry["summary"]
+        for method in sorted(methods, key=list(METHODS).index):
+            s = methods[method]["summary"]
             lines.append(f"| {prop} | {method} | {s['runs']} | {s['experiments_to_first_top_mean']:.1f} | "
                          f"{s['found_top_in_runs']}/{s['runs']} | {s['top_found_fraction_mean']:.2f} | "
                          f"{s['normalised_best_mean']:.2f} |")
