@@ -212,9 +212,7 @@ class BayesianILR:
                "max_error": float(c.max_error_ranges * (y.max() - y.min()))}
         if c.method == "none" or len(y) < c.min_rows:
             return law, {"method": "none" if c.method == "none" else f"skipped: fewer than {c.min_rows} rows"}
-        order = np.argsort(y, kind="stable")
-        k = max(2, int(round(c.tail_fraction * len(y))))
-        held, core = np.r_[order[:k], order[-k:]], order[k:-k]
+        held, core = tail_split(y, c.tail_fraction)
         rehearsal = BayesianILR(
             self.descriptors, self.categories, self.min_fraction, self.prior,
             SamplerSettings(**{**asdict(self.sampler), "draws": c.draws, "tune": c.tune}),
@@ -228,12 +226,7 @@ class BayesianILR:
         error = y[held] - prediction.mean
         needed = np.sqrt(np.maximum((error / z) ** 2 - prediction.std**2, 0.0))  # σ_d that covers point i
         distance = _beyond(prediction.mean, float(y[core].min()), float(y[core].max()))
-        inside = distance <= 0
-        # a: covers `coverage` of the held-out points predicted inside the core range;
-        # b: then covers `coverage` of those predicted beyond it (each group, so both overall)
-        a = float(np.quantile(needed[inside], c.coverage, method="higher")) if inside.any() else 0.0
-        slopes = np.maximum(needed[~inside] - a, 0.0) / distance[~inside]
-        b = float(min(np.quantile(slopes, c.coverage, method="higher"), c.max_per_distance)) if slopes.size else 0.0
+        a, b = edge_law(needed, distance, c.coverage, c.max_per_distance)
         law.update(constant=a, per_distance=b)
         return law, {
             "method": c.method, "held_out": int(len(held)), "model_error_constant": a, "model_error_per_distance": b,
@@ -479,6 +472,24 @@ class BayesianILR:
         posterior = az.from_netcdf(str(path / "posterior.nc")).posterior
         model.draws_ = {k: posterior[k].values[0] for k in ("alpha", "beta", "sigma")}
         return model
+
+
+def tail_split(y: np.ndarray, tail_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the rehearsal: (held = the lowest and highest `tail_fraction` of y, core = the rest)."""
+    order = np.argsort(y, kind="stable")
+    k = max(2, int(round(tail_fraction * len(y))))
+    return np.r_[order[:k], order[-k:]], order[k:-k]
+
+
+def edge_law(needed: np.ndarray, distance: np.ndarray, coverage: float, max_slope: float) -> tuple[float, float]:
+    """(a, b) of σ_d = a + b·distance from the model error each held-out point needs to be covered
+    and its distance beyond the fitted range: a covers `coverage` of the points predicted inside
+    the range, then b covers `coverage` of those predicted beyond it (each group, so both overall)."""
+    inside = distance <= 0
+    a = float(np.quantile(needed[inside], coverage, method="higher")) if inside.any() else 0.0
+    slopes = np.maximum(needed[~inside] - a, 0.0) / distance[~inside]
+    b = float(min(np.quantile(slopes, coverage, method="higher"), max_slope)) if slopes.size else 0.0
+    return a, b
 
 
 def _beyond(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -12,10 +12,10 @@ test tail.
 
 Laws (σ_err added in quadrature to the predictive SD; c, w = centre and half-width of the
 targets a model was fitted on; ŷ = predicted mean):
-  beyond_range   a + b·dist(ŷ outside the target range)   (`tail_refit`, the current default)
+  beyond_range   a + b·dist(ŷ outside the target range)   (`tail_refit`'s law, the default)
   constant       b
   from_centre    b·|ŷ − c|                 (error grows with distance from the data's centre)
-  range_floor    min(b·max(|ŷ − c|, w), 2·2w)  (constant across the range, grows beyond it; the default)
+  range_floor    min(b·max(|ŷ − c|, w), 2·2w)  (constant across the range, grows beyond it)
   sqrt_centre    b·sqrt(|ŷ − c|·w)
   latent_scale   b·(latent SD)            (inflate the model's own epistemic uncertainty)
 b (and a) are the smallest that cover 90 % of the rehearsal points, as in `tail_refit`.
@@ -33,7 +33,7 @@ from scipy import stats
 
 from discovery.datasets import PROPERTIES, load_property
 from discovery.evaluation import make_splits, prepare_dataset
-from discovery.model.bayes_ilr import BayesianILR
+from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, edge_law, tail_split
 
 Z90 = float(stats.norm.ppf(0.95))
 
@@ -44,9 +44,7 @@ def collect(name: str, seed: int) -> dict:
     X, y = data.table, np.asarray(data.y, float)
     X_train, y_train = X.iloc[split.train], y[split.train]
     full = BayesianILR(seed=seed, calibration={"method": "none"}).fit(X_train, y_train)
-    order = np.argsort(y_train, kind="stable")
-    k = int(round(0.15 * len(y_train)))
-    held, core = np.r_[order[:k], order[-k:]], order[k:-k]
+    held, core = tail_split(y_train, CalibrationSettings.tail_fraction)
     rehearsal = BayesianILR(seed=seed, calibration={"method": "none"}, sampler={"draws": 300, "tune": 500})
     rehearsal.fit(X_train.iloc[core], y_train[core])
 
@@ -74,11 +72,8 @@ def measure(law: str, part: dict) -> np.ndarray:
 def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     needed = np.sqrt(np.maximum(((rehearsal["y"] - rehearsal["mean"]) / Z90) ** 2 - rehearsal["std"] ** 2, 0.0))
     u_r, u_t = measure(law, rehearsal), measure(law, test)
-    if law == "beyond_range":  # `tail_refit`: a from points predicted inside, b from those beyond
-        inside = u_r <= 0
-        a = float(np.quantile(needed[inside], 0.9, method="higher")) if inside.any() else 0.0
-        slopes = np.maximum(needed[~inside] - a, 0.0) / u_r[~inside]
-        b = float(min(np.quantile(slopes, 0.9, method="higher"), 10.0)) if slopes.size else 0.0
+    if law == "beyond_range":
+        a, b = edge_law(needed, u_r, 0.9, CalibrationSettings.max_per_distance)
         error = a + b * u_t
     else:
         b = float(np.quantile(needed / np.maximum(u_r, 1e-12), 0.9, method="higher"))
