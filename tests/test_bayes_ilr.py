@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from discovery.model import make_model
-from discovery.model.bayes_ilr import BayesianILR, readable_term
+from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, readable_term
 
 CATEGORIES = ["aromatic_ring", "has_N", "has_O", "halogen"]
 
@@ -98,11 +98,21 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     assert law["y_min"] == y.min() and law["y_max"] == y.max()
     # the synthetic model is well specified: the learned model error stays small next to the spread of y
     assert 0 <= law["constant"] < 0.5 * y.std()
+    assert 1.0 <= law["epistemic_inflation"] <= CalibrationSettings.max_inflation
+    assert calibration["epistemic_inflation"] == law["epistemic_inflation"]
+    # the inflation stretches the posterior's spread around an unchanged mean
+    bare = {**law, "per_distance": 0.0, "constant": 0.0, "epistemic_inflation": 1.0}
+    model.model_error_ = bare
+    plain = model.predict(X.iloc[:10])
+    model.model_error_ = {**bare, "epistemic_inflation": 3.0}
+    stretched = model.predict(X.iloc[:10])
+    np.testing.assert_allclose(stretched.mean, plain.mean, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(stretched.latent_std, 3.0 * plain.latent_std, rtol=1e-6)
     # however steep the law, the model error stays within max_error (2 widths of the range)
     far = X.iloc[[int(np.argmax(y))]]
-    model.model_error_ = {**law, "per_distance": 0.0, "constant": 0.0}
+    model.model_error_ = bare
     without_error = model.predict(far).latent_std[0]
-    model.model_error_ = {**law, "constant": 1e6}
+    model.model_error_ = {**bare, "constant": 1e6}
     assert law["max_error"] == pytest.approx(2 * (y.max() - y.min()))
     assert model.predict(far).latent_std[0] < 1.1 * np.hypot(without_error, law["max_error"])
     model.model_error_ = law

@@ -67,6 +67,13 @@ def count(db: Path, table: str) -> int:
         return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
+def round_started(db: Path) -> bool:
+    try:
+        return count(db, "rounds") == 1
+    except sqlite3.OperationalError:  # the run has created the file but not yet its tables
+        return False
+
+
 @pytest.fixture(scope="module")
 def seed_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("seed") / "seed.csv"
@@ -133,7 +140,7 @@ def test_killed_round_resumes_to_the_same_proposals(tmp_path, seed_csv):
                                env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline:  # kill once the round has started and the model is being fitted
-        if db.exists() and count(db, "rounds") == 1:
+        if db.exists() and round_started(db):
             break
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)

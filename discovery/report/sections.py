@@ -135,10 +135,12 @@ def model_health(data: ReportData, options: ReportOptions) -> str:
     if calibration.get("method") not in (None, "none"):
         parts.append(
             '<p class="note">Extrapolation rehearsal: the most extreme measured values were held out and predicted '
-            f"from the rest; the model error learned from it, <b>{number(calibration.get('model_error_constant'))} + "
+            "from the rest. From it the model learned how far to widen its intervals: the posterior spread of every "
+            f"prediction is stretched <b>{number(calibration.get('epistemic_inflation'))}×</b>, and a model error of "
+            f"<b>{number(calibration.get('model_error_constant'))} + "
             f"{number(calibration.get('model_error_per_distance'))} × distance beyond the measured range</b> "
-            f"(standard deviation, in {escape(data.scale_label)}), is added "
-            "to every prediction (before it, the held-out 90 % intervals covered "
+            f"(standard deviation, in {escape(data.scale_label)}) is added "
+            "(before this, the held-out 90 % intervals covered "
             f"{percent(calibration.get('held_out_coverage_before'))}).</p>"
         )
     dpi = options.figure_dpi

@@ -12,7 +12,8 @@ test tail.
 
 Laws (σ_err added in quadrature to the predictive SD; c, w = centre and half-width of the
 targets a model was fitted on; ŷ = predicted mean):
-  beyond_range   a + b·dist(ŷ outside the target range)   (`tail_refit`'s law, the default)
+  edge_inflation beyond_range and latent_scale together, each fitted alone (`tail_refit`, the default)
+  beyond_range   a + b·dist(ŷ outside the target range)   (the "edge law"; the default until 2026-11-24)
   constant       b
   from_centre    b·|ŷ − c|                 (error grows with distance from the data's centre)
   range_floor    min(b·max(|ŷ − c|, w), 2·2w)  (constant across the range, grows beyond it)
@@ -33,7 +34,7 @@ from scipy import stats
 
 from discovery.datasets import PROPERTIES, load_property
 from discovery.evaluation import make_splits, prepare_dataset
-from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, edge_law, tail_split
+from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, edge_law, epistemic_inflation, tail_split
 
 Z90 = float(stats.norm.ppf(0.95))
 
@@ -71,6 +72,12 @@ def measure(law: str, part: dict) -> np.ndarray:
 
 def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     needed = np.sqrt(np.maximum(((rehearsal["y"] - rehearsal["mean"]) / Z90) ** 2 - rehearsal["std"] ** 2, 0.0))
+    if law == "edge_inflation":
+        a, b = edge_law(needed, measure("beyond_range", rehearsal), 0.9, CalibrationSettings.max_per_distance)
+        f = epistemic_inflation(needed, rehearsal["latent_std"], 0.9, CalibrationSettings.max_inflation)
+        error = np.hypot(a + b * measure("beyond_range", test), np.sqrt(f**2 - 1) * test["latent_std"])
+        sd = np.sqrt(test["std"] ** 2 + error**2)
+        return float(np.mean(np.abs(test["y"] - test["mean"]) <= Z90 * sd))
     u_r, u_t = measure(law, rehearsal), measure(law, test)
     if law == "beyond_range":
         a, b = edge_law(needed, u_r, 0.9, CalibrationSettings.max_per_distance)
@@ -84,7 +91,7 @@ def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     return float(np.mean(np.abs(test["y"] - test["mean"]) <= Z90 * sd))
 
 
-LAWS = ("beyond_range", "constant", "from_centre", "sqrt_centre", "latent_scale", "range_floor")
+LAWS = ("edge_inflation", "beyond_range", "constant", "from_centre", "sqrt_centre", "latent_scale", "range_floor")
 
 
 def main() -> None:
