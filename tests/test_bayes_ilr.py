@@ -138,6 +138,8 @@ def test_bad_inputs_give_clear_errors():
         model.fit(X, np.where(np.arange(len(f)) == 2, np.nan, f))
     with pytest.raises(RuntimeError, match="not fitted"):
         model.predict(X)
+    with pytest.raises(ValueError, match="noise_floor"):
+        BayesianILR(prior={"noise_floor": -0.1})
 
 
 def test_registry_and_readable_names():
@@ -150,10 +152,14 @@ def test_registry_and_readable_names():
 def test_log_target_gives_positive_predictions_in_target_units(tmp_path):
     X, f = _table(80, seed=2)
     y = np.exp(0.3 * f / f.std()) * 10.0  # positive, skewed
-    model = BayesianILR(seed=1, target_transform="log", sampler={"draws": 200, "tune": 300}, calibration={"method": "none"})
+    # y has no noise: only the repeatability floor (log units) keeps σ from shrinking to nothing
+    model = BayesianILR(seed=1, target_transform="log", sampler={"draws": 200, "tune": 300}, calibration={"method": "none"},
+                        prior={"noise_floor": 0.05})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
+    noise_sd_log = model.draws_["sigma"] * model.y_scale_
+    assert noise_sd_log.min() >= 0.05 - 1e-9 and np.median(noise_sd_log) < 0.1
     prediction = model.predict(X)
     assert (prediction.latent_draws > 0).all() and (prediction.interval(0.9)[0] > 0).all()
     # the point prediction is the posterior median, in the units of y

@@ -33,8 +33,16 @@ class InteractionFeatures:
             design, right for PLS). Without them the coding is by reference (`d` and `d*c=1`
             span the same functions) and the design has no exact linear dependencies, which
             a Bayesian sampler needs.
+        merge_aliases: Drop a category that the training rows cannot tell apart from one kept
+            before it (in `CATEGORY_NAMES` order, general before specific): it, or its
+            complement, differs from that category on fewer than `min_fraction` of the rows (at
+            least one row). On 45 polymers "aromatic ring" and "aromatic bond" are the same
+            column and "haloalkane" differs from "F" on 2 rows; their interaction columns are
+            then (near) copies, the sparse posterior has one mode per copy, and NUTS chains
+            stick in different modes.
 
-    Fitted attributes: `descriptors_`, `categories_` (kept), `dropped_categories_`,
+    Fitted attributes: `descriptors_`, `categories_` (kept), `dropped_categories_` (too rare or
+    too common), `aliases_` ({dropped category: the kept category it stands in for}),
     `dropped_descriptors_` (constant in training), `mean_`, `scale_`, `feature_names_out_`.
     """
 
@@ -45,6 +53,7 @@ class InteractionFeatures:
         min_fraction: float = 0.1,
         standardize: bool = True,
         complement: bool = True,
+        merge_aliases: bool = False,
     ) -> None:
         if not 0.0 <= min_fraction < 0.5:
             raise ValueError("min_fraction must be in [0, 0.5)")
@@ -53,6 +62,7 @@ class InteractionFeatures:
         self.min_fraction = min_fraction
         self.standardize = standardize
         self.complement = complement
+        self.merge_aliases = merge_aliases
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any = None) -> InteractionFeatures:
@@ -76,8 +86,22 @@ class InteractionFeatures:
 
         fraction = flags.mean(axis=0) if categories else np.zeros(0)
         keep_cat = (fraction >= self.min_fraction) & (1.0 - fraction >= self.min_fraction) & (fraction > 0) & (fraction < 1)
-        self.categories_ = [c for c, k in zip(categories, keep_cat, strict=True) if k]
         self.dropped_categories_ = [c for c, k in zip(categories, keep_cat, strict=True) if not k]
+        self.categories_, self.aliases_ = [], {}
+        kept_flags: list[np.ndarray] = []
+        min_contrast = max(self.min_fraction * n, 1.0)
+        for c, k, column in zip(categories, keep_cat, flags.T, strict=True):
+            if not k:
+                continue
+            if self.merge_aliases:
+                # rows on which c differs from each kept category, or from its complement
+                differ = [min(int((column != other).sum()), int((column == other).sum())) for other in kept_flags]
+                alias = next((i for i, d in enumerate(differ) if d < min_contrast), None)
+                if alias is not None:
+                    self.aliases_[c] = self.categories_[alias]
+                    continue
+            self.categories_.append(c)
+            kept_flags.append(column)
         self.feature_names_out_ = self._names()
         return self
 
@@ -118,21 +142,25 @@ class InteractionFeatures:
             "min_fraction": self.min_fraction,
             "standardize": self.standardize,
             "complement": self.complement,
+            "merge_aliases": self.merge_aliases,
             "descriptors": self.descriptors_,
             "categories": self.categories_,
             "dropped_descriptors": self.dropped_descriptors_,
             "dropped_categories": self.dropped_categories_,
+            "aliases": self.aliases_,
             "mean": [float(v) for v in self.mean_],
             "scale": [float(v) for v in self.scale_],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InteractionFeatures:
-        obj = cls(data["descriptors"], data["categories"], data["min_fraction"], data["standardize"], data["complement"])
+        obj = cls(data["descriptors"], data["categories"], data["min_fraction"], data["standardize"], data["complement"],
+                  data.get("merge_aliases", False))
         obj.descriptors_ = list(data["descriptors"])
         obj.categories_ = list(data["categories"])
         obj.dropped_descriptors_ = list(data["dropped_descriptors"])
         obj.dropped_categories_ = list(data["dropped_categories"])
+        obj.aliases_ = dict(data.get("aliases", {}))
         obj.mean_ = np.asarray(data["mean"], dtype=float)
         obj.scale_ = np.asarray(data["scale"], dtype=float)
         obj.feature_names_out_ = obj._names()

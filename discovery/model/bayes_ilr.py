@@ -7,6 +7,7 @@ horseshoe), with two groups of terms under separate global scales, because inter
 are many and most should vanish:
 
     y_i ~ Normal(α + Σ_j x_ij β_j, σ)      (or Student-t with ν degrees of freedom)
+    σ = σ_floor + HalfNormal(s_noise)      (σ_floor: the lab's repeatability, default 0)
     β_j = z_j · τ_g(j) · λ̃_j,  z_j ~ N(0, 1)              (non-centred)
     λ̃_j² = c² λ_j² / (c² + τ_g² λ_j²),  λ_j ~ HalfCauchy(1)
     τ_g ~ HalfStudentT(ν=1, scale = p0_g / (P_g − p0_g) · σ / √n)
@@ -51,6 +52,10 @@ class HorseshoePrior:
     slab_df: float = 4.0
     intercept_scale: float = 2.0
     noise_scale: float = 1.0
+    # lower bound on the noise SD, in target units (log units with target_transform=log): the
+    # lab's repeatability. With fewer molecules than terms the posterior otherwise has a second
+    # mode where the model interpolates the data with a tiny σ, and NUTS chains stick there.
+    noise_floor: float = 0.0
     likelihood: str = "normal"  # or "student_t"
     student_t_nu: float = 4.0
 
@@ -59,6 +64,8 @@ class HorseshoePrior:
             raise ValueError(f"likelihood must be 'normal' or 'student_t', got {self.likelihood!r}")
         if self.expected_main_terms <= 0 or self.expected_interaction_terms <= 0:
             raise ValueError("expected numbers of relevant terms must be positive")
+        if self.noise_floor < 0:
+            raise ValueError(f"noise_floor must be >= 0, got {self.noise_floor}")
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,9 @@ class BayesianILR:
                 raise ValueError(f"target_transform='log' needs positive values; rows {bad} are <= 0")
             y = np.log(y)  # everything below, the rehearsal included, works on log y
         start = time.perf_counter()
-        self.features_ = InteractionFeatures(self.descriptors, self.categories, self.min_fraction, complement=False).fit(X)
+        self.features_ = InteractionFeatures(
+            self.descriptors, self.categories, self.min_fraction, complement=False, merge_aliases=True
+        ).fit(X)
         Z = self.features_.transform(X).to_numpy()
         std = Z.std(axis=0)
         keep = std > 1e-9  # e.g. an interaction that is all zero in training
@@ -256,7 +265,8 @@ class BayesianILR:
         tau0 = p0 / np.maximum(sizes - p0, 1.0) / np.sqrt(n)
         with pm.Model() as model:
             alpha = pm.Normal("alpha", 0.0, p.intercept_scale)
-            sigma = pm.HalfNormal("sigma", p.noise_scale)
+            noise_excess = pm.HalfNormal("noise_excess", p.noise_scale)
+            sigma = pm.Deterministic("sigma", p.noise_floor / self.y_scale_ + noise_excess)
             tau = pm.HalfStudentT("tau", nu=1, sigma=tau0 * sigma, shape=2)
             # λ ~ HalfCauchy(1) as N⁺(0,1)·sqrt(InvGamma(½,½)): same prior, gentler geometry for NUTS
             lam_a = pm.HalfNormal("lam_a", 1.0, shape=P)

@@ -1,6 +1,7 @@
 """BayesianILR fit time at N = 200 with ~1,000 interaction features (real descriptors).
 
     python scripts/benchmarks/bayes_fit.py [--n 200] [--min-fraction 0.03] [--target-accept 0.95 ...] [--seeds 0 ...]
+        [--noise-floor 0.0 ...] [--polymers --cache PATH] [--calibration none tail_refit]
         [--out scripts/benchmarks/results/bayes_fit.json]
 
 Data: 200 random molecules of the public boiling-point table (GFN2-xTB `fast` descriptors, from
@@ -33,6 +34,8 @@ def main() -> None:
     parser.add_argument("--min-fraction", type=float, default=0.03)
     parser.add_argument("--target-accept", type=float, nargs="+", default=[0.95])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="sampler seeds")
+    parser.add_argument("--noise-floor", type=float, nargs="+", default=[0.0],
+                        help="prior.noise_floor values, target units (log units for the polymers)")
     parser.add_argument("--calibration", nargs="+", default=["none", "tail_refit"], choices=["none", "tail_refit"])
     parser.add_argument("--polymers", action="store_true",
                         help="fit the 45 seed polymers of polymer_dielectric instead (log target, campaign's category threshold)")
@@ -50,15 +53,17 @@ def main() -> None:
     X, y = features[ok].reset_index(drop=True), values.to_numpy()[ok]
     rows = np.arange(len(y)) if args.polymers else np.random.default_rng(0).choice(len(y), args.n, replace=False)
     report = {"data": "polymer_dielectric seed" if args.polymers else "boiling_point_k", "n": len(rows), "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}, "fits": []}
-    for seed, target_accept, calibration in [(s, t, c) for s in args.seeds for t in args.target_accept for c in args.calibration]:
+    runs = [(s, t, c, f) for s in args.seeds for t in args.target_accept for c in args.calibration for f in args.noise_floor]
+    for seed, target_accept, calibration, noise_floor in runs:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = BayesianILR(calibration={"method": calibration}, sampler={"target_accept": target_accept},
-                                seed=seed, **params).fit(X.iloc[rows], y[rows])
+                                prior={"noise_floor": noise_floor}, seed=seed, **params).fit(X.iloc[rows], y[rows])
         seconds = time.perf_counter() - start
         entry = {
-            "seed": seed, "target_accept": target_accept, "calibration": calibration, "n_features": len(model.columns_),
+            "seed": seed, "target_accept": target_accept, "calibration": calibration, "noise_floor": noise_floor,
+            "n_features": len(model.columns_),
             "fit_s": round(seconds, 1),
             **{k: model.diagnostics_[k] for k in ("divergences", "n_draws", "max_rhat", "min_ess_bulk")},
         }
