@@ -49,6 +49,14 @@ def test_recovers_known_sparse_coefficients(fitted):
     assert null["mean"].abs().max() < 0.5
     # the interaction effect per SD is about 2 * SD(z * aromatic) in target units
     assert table.loc["homo_ev", "mean"] < 0
+    # a category that stands in for merged ones says so
+    model.features_.aliases_ = {"aromatic_bond": "aromatic_ring", "ring": "aromatic_ring"}
+    try:
+        labels = model.coefficients().set_index("term")["label"]
+    finally:
+        model.features_.aliases_ = {}
+    assert labels["polarizability_au*aromatic_ring=1"] == "polarizability × aromatic ring (also aromatic bond, ring)"
+    assert labels["homo_ev"] == "homo"
 
 
 def test_intervals_cover_at_the_nominal_rate(fitted):

@@ -416,13 +416,23 @@ class BayesianILR:
 
     def coefficients(self, level: float = 0.9) -> pd.DataFrame:
         """Terms with posterior mean and central interval of their effect, in target units per
-        one standard deviation of the term (training rows), strongest first."""
+        one standard deviation of the term (training rows), strongest first. A category that
+        stands in for merged ones says so in its label ("… × F (also haloalkane)")."""
         self._check_fitted()
+        stands_for: dict[str, list[str]] = {}
+        for merged, kept in self.features_.aliases_.items():
+            stands_for.setdefault(kept, []).append(readable_term(f"{merged}=1"))
+
+        def label(term: str) -> str:
+            category = term.split("*", 1)[-1].partition("=")[0] if "=" in term else ""
+            also = stands_for.get(category)
+            return readable_term(term) + (f" (also {', '.join(also)})" if also else "")
+
         beta = self.draws_["beta"] * self.y_scale_
         lo, hi = np.quantile(beta, [(1 - level) / 2, (1 + level) / 2], axis=0)
         table = pd.DataFrame({
             "term": self.columns_,
-            "label": [readable_term(c) for c in self.columns_],
+            "label": [label(c) for c in self.columns_],
             "mean": beta.mean(axis=0),
             f"lower_{int(round(100 * (1 - level) / 2))}": lo,
             f"upper_{int(round(100 * (1 + level) / 2))}": hi,
