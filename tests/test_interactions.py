@@ -83,17 +83,17 @@ def test_categories_the_data_cannot_tell_apart_are_merged():
     X["aromatic_bond"] = X["aromatic_ring"]  # the same column
     X["has_O"] = 1 - X["has_N"]  # the complement: in reference coding the same functions
     X["ring"] = X["aromatic_ring"]
-    X.loc["m0", "ring"] = 1 - X.loc["m0", "ring"]  # differs on 1 of 20 rows, below 10 %
+    X.loc["m0", "ring"] = 1 - X.loc["m0", "ring"]  # differs on 1 row: merged
     X["carbonyl"] = X["aromatic_ring"]
-    X.loc[["m0", "m2"], "carbonyl"] = 1 - X.loc[["m0", "m2"], "carbonyl"]  # differs on 2 rows: 10 %, kept
+    X.loc[["m0", "m2"], "carbonyl"] = 1 - X.loc[["m0", "m2"], "carbonyl"]  # differs on 2 rows: kept
     categories = ["aromatic_ring", "has_N", "aromatic_bond", "has_O", "ring", "carbonyl"]
-    f = InteractionFeatures(descriptors=["homo_ev"], categories=categories, complement=False, merge_aliases=True).fit(X)
+    f = InteractionFeatures(descriptors=["homo_ev"], categories=categories, complement=False, min_contrast_rows=2).fit(X)
     assert f.categories_ == ["aromatic_ring", "has_N", "carbonyl"]
     assert f.aliases_ == {"aromatic_bond": "aromatic_ring", "has_O": "has_N", "ring": "aromatic_ring"}
     Z = f.transform(X)
     assert np.linalg.matrix_rank(Z.to_numpy()) == Z.shape[1]
     restored = InteractionFeatures.from_dict(f.to_dict())
-    assert restored.aliases_ == f.aliases_ and restored.merge_aliases
+    assert restored.aliases_ == f.aliases_ and restored.min_contrast_rows == 2
     pd.testing.assert_frame_equal(restored.transform(X), Z)
     # off by default (the paper's PLS design keeps every category)
     assert len(InteractionFeatures(descriptors=["homo_ev"], categories=categories).fit(X).categories_) == 6

@@ -33,13 +33,13 @@ class InteractionFeatures:
             design, right for PLS). Without them the coding is by reference (`d` and `d*c=1`
             span the same functions) and the design has no exact linear dependencies, which
             a Bayesian sampler needs.
-        merge_aliases: Drop a category that the training rows cannot tell apart from one kept
-            before it (in `CATEGORY_NAMES` order, general before specific): it, or its
-            complement, differs from that category on fewer than `min_fraction` of the rows (at
-            least one row). On 45 polymers "aromatic ring" and "aromatic bond" are the same
-            column and "haloalkane" differs from "F" on 2 rows; their interaction columns are
-            then (near) copies, the sparse posterior has one mode per copy, and NUTS chains
-            stick in different modes.
+        min_contrast_rows: Merge a category into one kept before it (in `CATEGORY_NAMES`
+            order, general before specific) when it, or its complement, differs from that
+            category on fewer than this many training rows (0: never): so few molecules cannot
+            tell the two effects apart. On 45 polymers "aromatic ring" and "aromatic bond" are the
+            same column and "haloalkane" differs from "F" on 2 rows; their interaction columns
+            are (near) copies, the sparse posterior has one mode per copy, and NUTS chains stick
+            in different modes.
 
     Fitted attributes: `descriptors_`, `categories_` (kept), `dropped_categories_` (too rare or
     too common), `aliases_` ({dropped category: the kept category it stands in for}),
@@ -53,7 +53,7 @@ class InteractionFeatures:
         min_fraction: float = 0.1,
         standardize: bool = True,
         complement: bool = True,
-        merge_aliases: bool = False,
+        min_contrast_rows: int = 0,
     ) -> None:
         if not 0.0 <= min_fraction < 0.5:
             raise ValueError("min_fraction must be in [0, 0.5)")
@@ -62,7 +62,7 @@ class InteractionFeatures:
         self.min_fraction = min_fraction
         self.standardize = standardize
         self.complement = complement
-        self.merge_aliases = merge_aliases
+        self.min_contrast_rows = min_contrast_rows
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any = None) -> InteractionFeatures:
@@ -89,14 +89,13 @@ class InteractionFeatures:
         self.dropped_categories_ = [c for c, k in zip(categories, keep_cat, strict=True) if not k]
         self.categories_, self.aliases_ = [], {}
         kept_flags: list[np.ndarray] = []
-        min_contrast = max(self.min_fraction * n, 1.0)
         for c, k, column in zip(categories, keep_cat, flags.T, strict=True):
             if not k:
                 continue
-            if self.merge_aliases:
+            if self.min_contrast_rows > 0:
                 # rows on which c differs from each kept category, or from its complement
                 differ = [min(int((column != other).sum()), int((column == other).sum())) for other in kept_flags]
-                alias = next((i for i, d in enumerate(differ) if d < min_contrast), None)
+                alias = next((i for i, d in enumerate(differ) if d < self.min_contrast_rows), None)
                 if alias is not None:
                     self.aliases_[c] = self.categories_[alias]
                     continue
@@ -142,7 +141,7 @@ class InteractionFeatures:
             "min_fraction": self.min_fraction,
             "standardize": self.standardize,
             "complement": self.complement,
-            "merge_aliases": self.merge_aliases,
+            "min_contrast_rows": self.min_contrast_rows,
             "descriptors": self.descriptors_,
             "categories": self.categories_,
             "dropped_descriptors": self.dropped_descriptors_,
@@ -155,7 +154,7 @@ class InteractionFeatures:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InteractionFeatures:
         obj = cls(data["descriptors"], data["categories"], data["min_fraction"], data["standardize"], data["complement"],
-                  data.get("merge_aliases", False))
+                  data.get("min_contrast_rows", 0))
         obj.descriptors_ = list(data["descriptors"])
         obj.categories_ = list(data["categories"])
         obj.dropped_descriptors_ = list(data["dropped_descriptors"])

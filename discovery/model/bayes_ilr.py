@@ -135,8 +135,10 @@ class BayesianILR:
     """Bayesian interaction linear regression (scikit-learn style).
 
     Args:
-        descriptors, categories, min_fraction: passed to `InteractionFeatures` (None: all known
-            QM descriptors / categories present in X).
+        descriptors, categories, min_fraction, min_contrast_rows: passed to `InteractionFeatures`
+            (None: all known QM descriptors / categories present in X). Categories that differ
+            from a more general one on fewer than `min_contrast_rows` training rows are merged
+            into it (their labels in `coefficients()` say so).
         prior: `HorseshoePrior` fields as a dict or the dataclass.
         sampler: `SamplerSettings` fields as a dict or the dataclass.
         calibration: `CalibrationSettings` fields as a dict or the dataclass.
@@ -157,6 +159,7 @@ class BayesianILR:
         descriptors: list[str] | None = None,
         categories: list[str] | None = None,
         min_fraction: float = 0.1,
+        min_contrast_rows: int = 5,
         prior: HorseshoePrior | dict[str, Any] | None = None,
         sampler: SamplerSettings | dict[str, Any] | None = None,
         calibration: CalibrationSettings | dict[str, Any] | None = None,
@@ -169,6 +172,7 @@ class BayesianILR:
         self.descriptors = descriptors
         self.categories = categories
         self.min_fraction = min_fraction
+        self.min_contrast_rows = min_contrast_rows
         self.prior = prior if isinstance(prior, HorseshoePrior) else HorseshoePrior(**(prior or {}))
         self.sampler = sampler if isinstance(sampler, SamplerSettings) else SamplerSettings(**(sampler or {}))
         self.calibration = (
@@ -191,7 +195,8 @@ class BayesianILR:
             y = np.log(y)  # everything below, the rehearsal included, works on log y
         start = time.perf_counter()
         self.features_ = InteractionFeatures(
-            self.descriptors, self.categories, self.min_fraction, complement=False, merge_aliases=True
+            self.descriptors, self.categories, self.min_fraction, complement=False,
+            min_contrast_rows=self.min_contrast_rows,
         ).fit(X)
         Z = self.features_.transform(X).to_numpy()
         std = Z.std(axis=0)
@@ -230,7 +235,7 @@ class BayesianILR:
             return law, {"method": "none" if c.method == "none" else f"skipped: fewer than {c.min_rows} rows"}
         held, core = tail_split(y, c.tail_fraction)
         rehearsal = BayesianILR(
-            self.descriptors, self.categories, self.min_fraction, self.prior,
+            self.descriptors, self.categories, self.min_fraction, self.min_contrast_rows, self.prior,
             SamplerSettings(**{**asdict(self.sampler), "draws": c.draws, "tune": c.tune}),
             CalibrationSettings(method="none"), "none", self.seed,
         )
@@ -457,7 +462,7 @@ class BayesianILR:
             "format": "discovery.BayesianILR", "version": __version__,
             "config": {
                 "descriptors": self.descriptors, "categories": self.categories, "min_fraction": self.min_fraction,
-                "prior": asdict(self.prior), "sampler": asdict(self.sampler),
+                "min_contrast_rows": self.min_contrast_rows, "prior": asdict(self.prior), "sampler": asdict(self.sampler),
                 "calibration": asdict(self.calibration), "target_transform": self.target_transform,
                 "seed": self.seed,
             },
@@ -483,7 +488,7 @@ class BayesianILR:
         config = sidecar["config"]
         model = cls(
             descriptors=config["descriptors"], categories=config["categories"], min_fraction=config["min_fraction"],
-            prior=HorseshoePrior(**config["prior"]), sampler=SamplerSettings(**config["sampler"]),
+            min_contrast_rows=config.get("min_contrast_rows", 0), prior=HorseshoePrior(**config["prior"]), sampler=SamplerSettings(**config["sampler"]),
             calibration=CalibrationSettings(**config["calibration"]), target_transform=config["target_transform"],
             seed=config["seed"],
         )
