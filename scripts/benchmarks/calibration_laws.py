@@ -72,17 +72,14 @@ def measure(law: str, part: dict) -> np.ndarray:
 
 def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     needed = np.sqrt(np.maximum(((rehearsal["y"] - rehearsal["mean"]) / Z90) ** 2 - rehearsal["std"] ** 2, 0.0))
-    if law == "edge_inflation":
+    if law in ("beyond_range", "edge_inflation"):
         a, b = edge_law(needed, measure("beyond_range", rehearsal), 0.9, CalibrationSettings.max_per_distance)
-        f = epistemic_inflation(needed, rehearsal["latent_std"], 0.9, CalibrationSettings.max_inflation)
-        error = np.hypot(a + b * measure("beyond_range", test), np.sqrt(f**2 - 1) * test["latent_std"])
-        sd = np.sqrt(test["std"] ** 2 + error**2)
-        return float(np.mean(np.abs(test["y"] - test["mean"]) <= Z90 * sd))
-    u_r, u_t = measure(law, rehearsal), measure(law, test)
-    if law == "beyond_range":
-        a, b = edge_law(needed, u_r, 0.9, CalibrationSettings.max_per_distance)
-        error = a + b * u_t
+        error = a + b * measure("beyond_range", test)
+        if law == "edge_inflation":  # the default: edge law and inflation together, each fitted alone
+            f = epistemic_inflation(needed, rehearsal["latent_std"], 0.9, CalibrationSettings.max_inflation)
+            error = np.hypot(error, np.sqrt(f**2 - 1) * test["latent_std"])
     else:
+        u_r, u_t = measure(law, rehearsal), measure(law, test)
         b = float(np.quantile(needed / np.maximum(u_r, 1e-12), 0.9, method="higher"))
         error = b * u_t
         if law == "range_floor":  # as BayesianILR: b capped at 10, σ_d at 2 widths of the range
