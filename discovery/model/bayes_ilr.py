@@ -94,8 +94,8 @@ class CalibrationSettings:
     A linear model's posterior knows its parameter uncertainty, not how wrong the model itself
     is when it extrapolates: far outside the data its intervals come out too narrow. With
     `method="tail_refit"` the fit rehearses extrapolation on the training data: it holds out
-    the `tail_fraction` highest and lowest targets, fits the same model (fewer draws) on the
-    rest, and learns from the held-out tails two corrections, each the smallest that lets the
+    the `tail_fraction` highest and lowest targets, fits the same model (same design columns,
+    the compiled sampler reused, fewer draws) on the rest, and learns from the held-out tails two corrections, each the smallest that lets the
     `coverage` central intervals of the held-out values cover them on its own:
 
     - an epistemic inflation f = sqrt(1 + k²): the posterior's spread around its mean is
@@ -151,7 +151,9 @@ class BayesianILR:
     Fitted attributes: `features_` (InteractionFeatures), `columns_` (design column names),
     `draws_` (dict of posterior draws: alpha (S,), beta (S, P), sigma (S,)), `diagnostics_`,
     `fit_seconds_`, `idata_` (ArviZ InferenceData of the fit), `model_error_` (the calibrated
-    model-error law: constant, per_distance, y_min, y_max, max_error; zeros without calibration).
+    model-error law: constant, per_distance, y_min, y_max, max_error, epistemic_inflation; no
+    error without calibration), `rehearsal_` (with calibration: the rehearsal's held-out targets
+    and predictions, transformed units, in memory only).
     """
 
     def __init__(
