@@ -95,8 +95,9 @@ class CalibrationSettings:
     is when it extrapolates: far outside the data its intervals come out too narrow. With
     `method="tail_refit"` the fit rehearses extrapolation on the training data: it holds out
     the `tail_fraction` highest and lowest targets, fits the same model (same design columns,
-    the compiled sampler reused, fewer draws) on the rest, and learns from the held-out tails two corrections, each the smallest that lets the
-    `coverage` central intervals of the held-out values cover them on its own:
+    fewer draws) on the rest, and learns from the held-out tails two corrections, each the
+    smallest that lets the `coverage` central intervals of the held-out values cover them on its
+    own:
 
     - an epistemic inflation f = sqrt(1 + k²): the posterior's spread around its mean is
       stretched by f, so the model error k·(latent SD) grows where the data say least about a
@@ -206,24 +207,20 @@ class BayesianILR:
         self._keep = keep
         self.n_main_ = sum(1 for c in self.columns_ if c in self.features_.descriptors_)
         Z = Z[:, keep]
-        sampler = self._fit_design(Z, y)
-        self.model_error_, self.diagnostics_["calibration"] = self._calibrate(X, Z, y, sampler)
+        self._fit_design(Z, y)
+        self.model_error_, self.diagnostics_["calibration"] = self._calibrate(X, Z, y)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
-    def _fit_design(self, Z: np.ndarray, y: np.ndarray, reuse: Any = None) -> Any:
-        """Standardise the design Z (n, P) and target y (n,), sample the posterior, diagnose it.
-
-        `reuse` is what an earlier call on a design of the same width P returned: the compiled
-        sampler, given the new data instead of compiling again (~15 s of numba per model shape).
-        """
+    def _fit_design(self, Z: np.ndarray, y: np.ndarray) -> None:
+        """Standardise the design Z (n, P) and target y (n,), sample the posterior, diagnose it."""
         scale = Z.std(axis=0)
         self.x_mean_ = Z.mean(axis=0)
         self.x_scale_ = np.where(scale > 1e-9, scale, 1.0)  # constant in a rehearsal's rows: a zero column
         Zs = (Z - self.x_mean_) / self.x_scale_
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std())
-        self.idata_, reusable = self._sample(self._model_data(Zs, (y - self.y_mean_) / self.y_scale_), reuse)
+        self.idata_ = self._sample(self._build(Zs, (y - self.y_mean_) / self.y_scale_))
         posterior = self.idata_.posterior
         self.draws_ = {
             "alpha": posterior["alpha"].values.reshape(-1),
@@ -232,7 +229,6 @@ class BayesianILR:
         }
         self.diagnostics_ = self._diagnose()
         self.model_error_ = self._no_model_error(y)
-        return reusable
 
     def _sibling(self, sampler: SamplerSettings) -> BayesianILR:
         """An unfitted model on this one's design columns and prior, for `_fit_design` on other
@@ -249,10 +245,10 @@ class BayesianILR:
         return {"constant": 0.0, "per_distance": 0.0, "y_min": float(y.min()), "y_max": float(y.max()),
                 "max_error": float(c.max_error_ranges * (y.max() - y.min())), "epistemic_inflation": 1.0}
 
-    def _calibrate(self, X: pd.DataFrame, Z: np.ndarray, y: np.ndarray, sampler: Any) -> tuple[dict[str, float], dict[str, Any]]:
+    def _calibrate(self, X: pd.DataFrame, Z: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], dict[str, Any]]:
         """Epistemic inflation and edge law σ_d(x) = a + b·d(x) from an extrapolation rehearsal
-        (CalibrationSettings): the same design columns, fitted on the central rows of y (the
-        transformed target) with the compiled `sampler` of the full fit."""
+        (CalibrationSettings): the same design columns Z, fitted on the central rows of y (the
+        transformed target)."""
         c = self.calibration
         law = self._no_model_error(y)
         if c.method == "none" or len(y) < c.min_rows:
@@ -261,7 +257,7 @@ class BayesianILR:
         rehearsal = self._sibling(SamplerSettings(**{**asdict(self.sampler), "draws": c.draws, "tune": c.tune}))
         with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
             warnings.simplefilter("ignore")
-            rehearsal._fit_design(Z[core], y[core], reuse=sampler)
+            rehearsal._fit_design(Z[core], y[core])
             prediction = rehearsal.predict(X.iloc[held])
         z = float(stats.norm.ppf(0.5 + c.coverage / 2))
         error = y[held] - prediction.mean
@@ -280,32 +276,23 @@ class BayesianILR:
             "held_out_rmse": float(np.sqrt(np.mean(error**2))),
         }
 
-    def _model_data(self, Zs: np.ndarray, ys: np.ndarray) -> dict[str, np.ndarray]:
-        """The data of the PyMC model (standardised units): everything that may change between
-        fits of one design width, so a compiled sampler can be reused."""
-        p = self.prior
-        n, P = Zs.shape
-        n_inter = P - self.n_main_
-        p0 = np.array([min(p.expected_main_terms, max(self.n_main_ - 1, 0.5)), min(p.expected_interaction_terms, max(n_inter - 1, 0.5))])
-        sizes = np.array([max(self.n_main_, 1), max(n_inter, 1)])
-        return {"design": Zs, "target": ys, "tau0": p0 / np.maximum(sizes - p0, 1.0) / np.sqrt(n),
-                "noise_floor": np.asarray(p.noise_floor / self.y_scale_)}
-
-    def _build(self, data: dict[str, np.ndarray]):
+    def _build(self, Zs: np.ndarray, ys: np.ndarray):
         import pymc as pm
         import pytensor.tensor as pt
 
         p = self.prior
-        P = data["design"].shape[1]
-        groups = np.r_[np.zeros(self.n_main_, dtype=int), np.ones(P - self.n_main_, dtype=int)]
+        n, P = Zs.shape
+        n_inter = P - self.n_main_
+        groups = np.r_[np.zeros(self.n_main_, dtype=int), np.ones(n_inter, dtype=int)]
+        p0 = np.array([min(p.expected_main_terms, max(self.n_main_ - 1, 0.5)), min(p.expected_interaction_terms, max(n_inter - 1, 0.5))])
+        sizes = np.array([max(self.n_main_, 1), max(n_inter, 1)])
+        tau0 = p0 / np.maximum(sizes - p0, 1.0) / np.sqrt(n)
+        # the design enters as a constant: as pm.Data (to reuse one compiled sampler for the
+        # rehearsal) each NUTS step cost 1.8x as much here, more than the compile it saves
         with pm.Model() as model:
-            design = pm.Data("design", data["design"])
-            target = pm.Data("target", data["target"])
-            tau0 = pm.Data("tau0", data["tau0"])
-            noise_floor = pm.Data("noise_floor", data["noise_floor"])
             alpha = pm.Normal("alpha", 0.0, p.intercept_scale)
             noise_excess = pm.HalfNormal("noise_excess", p.noise_scale)
-            sigma = pm.Deterministic("sigma", noise_floor + noise_excess)
+            sigma = pm.Deterministic("sigma", p.noise_floor / self.y_scale_ + noise_excess)
             tau = pm.HalfStudentT("tau", nu=1, sigma=tau0 * sigma, shape=2)
             # λ ~ HalfCauchy(1) as N⁺(0,1)·sqrt(InvGamma(½,½)): same prior, gentler geometry for NUTS
             lam_a = pm.HalfNormal("lam_a", 1.0, shape=P)
@@ -316,15 +303,14 @@ class BayesianILR:
             lam_tilde = pt.sqrt(c2 * lam**2 / (c2 + tau_j**2 * lam**2))
             z = pm.Normal("z", 0.0, 1.0, shape=P)
             beta = pm.Deterministic("beta", z * tau_j * lam_tilde)
-            mu = alpha + pt.dot(design, beta)
+            mu = alpha + pt.dot(Zs, beta)
             if p.likelihood == "normal":
-                pm.Normal("y", mu=mu, sigma=sigma, observed=target, shape=design.shape[0])
+                pm.Normal("y", mu=mu, sigma=sigma, observed=ys)
             else:
-                pm.StudentT("y", nu=p.student_t_nu, mu=mu, sigma=sigma, observed=target, shape=design.shape[0])
+                pm.StudentT("y", nu=p.student_t_nu, mu=mu, sigma=sigma, observed=ys)
         return model
 
-    def _sample(self, data: dict[str, np.ndarray], reuse: Any = None) -> tuple[Any, Any]:
-        """(InferenceData, reusable sampler): `reuse` from an earlier call on the same design width."""
+    def _sample(self, model):
         import pymc as pm
 
         s = self.sampler
@@ -334,28 +320,20 @@ class BayesianILR:
             except ImportError:  # fall back to PyMC's own NUTS
                 log.warning("nutpie is not installed; using PyMC's NUTS")
             else:
-                compiled = reuse.with_data(**data) if reuse is not None else nutpie.compile_pymc_model(self._build(data))
-                idata = nutpie.sample(
+                compiled = nutpie.compile_pymc_model(model)
+                return nutpie.sample(
                     compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=self.seed,
                     progress_bar=False, target_accept=s.target_accept,
                     low_rank_modified_mass_matrix=s.low_rank_mass_matrix,
                 )
-                return idata, compiled
-        if isinstance(reuse, pm.Model):
-            model = reuse
-            with model:
-                pm.set_data(data)
-        else:
-            model = self._build(data)
         with model:
             if s.method == "advi":
                 approx = pm.fit(n=s.advi_iterations, method="advi", random_seed=self.seed, progressbar=False)
-                return approx.sample(s.draws * s.chains, random_seed=self.seed), model
-            idata = pm.sample(
+                return approx.sample(s.draws * s.chains, random_seed=self.seed)
+            return pm.sample(
                 draws=s.draws, tune=s.tune, chains=s.chains, cores=1, random_seed=self.seed,
                 target_accept=s.target_accept, progressbar=False, compute_convergence_checks=False,
             )
-            return idata, model
 
     def _diagnose(self) -> dict[str, Any]:
         import arviz as az
