@@ -102,7 +102,7 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     model, X, y = fitted
     calibration = model.diagnostics_["calibration"]
     assert calibration["method"] == "tail_refit" and calibration["held_out"] == 2 * 18
-    # the rehearsal: the full model's design columns, fitted on the central rows only
+    # the rehearsal was fitted on the central rows and predicted the held-out tails
     held, core = tail_split(y, model.calibration.tail_fraction)
     np.testing.assert_array_equal(model.rehearsal_["y"], y[held])
     assert (model.rehearsal_["fit_min"], model.rehearsal_["fit_max"]) == (y[core].min(), y[core].max())
