@@ -45,7 +45,7 @@ def collect(name: str, seed: int) -> dict:
     X, y = data.table, np.asarray(data.y, float)
     X_train, y_train = X.iloc[split.train], y[split.train]
     model = BayesianILR(seed=seed).fit(X_train, y_train)  # the default rehearsal, kept in rehearsal_
-    model.model_error_ = {**model.model_error_, "constant": 0.0, "per_distance": 0.0, "epistemic_inflation": 1.0}
+    model.model_error_ = model._no_model_error(y_train)
     p = model.predict(X.iloc[split.test])
     test = {"y": y[split.test].tolist(), "mean": p.mean.tolist(), "std": p.std.tolist(), "latent_std": p.latent_std.tolist(),
             "fit_min": float(y_train.min()), "fit_max": float(y_train.max())}
