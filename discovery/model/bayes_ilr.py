@@ -108,7 +108,7 @@ class CalibrationSettings:
 
     Both are applied together, which over-covers the rehearsal on purpose: it extrapolates less
     far than a campaign does (on the public suite, each alone under-covers the far tail; both
-    together are in range on 7–8 of 12 properties, BENCHMARKS.md "Model-error law"). Laws that
+    together are in range on 8 of 12 properties, BENCHMARKS.md "Model-error law"). Laws that
     grow from the centre of the data instead blow up on small, heavy-tailed data (90 %
     intervals spanning four decades on the 45 polymers of `polymer_dielectric`).
     """
