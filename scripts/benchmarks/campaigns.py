@@ -3,12 +3,15 @@
     python scripts/benchmarks/campaigns.py [--seeds 10] [--first-seed 0] [--rounds 10] [--batch 5]
         [--properties relative_permittivity boiling_point_k refractive_index]
         [--methods ours random gp_qlognei rf_greedy] [--out scripts/benchmarks/results/campaigns.json]
+        [--ours-override KEY=VALUE ...]
 
 Each (property, method, seed) runs the backtest protocol through the real command line
 (`python -m discovery.run campaign=backtest ...`): 30 initial molecules from below the 0.7
 quantile, the rest of the table as the pool, `rounds` rounds of `batch` picks, maximising.
 Methods: ours = BayesianILR (defaults; log target for the permittivity) + qLogNEI; random;
 gp_qlognei = Tanimoto GP + qLogNEI; rf_greedy = random forest on Morgan bits, highest mean.
+`--ours-override` passes extra Hydra overrides to our engine's runs only (ablations, e.g.
+`model.params.calibration.max_inflation=1`); use a separate --out for each variant.
 Runs already in --out (same rounds and batch) are skipped, so an interrupted benchmark resumes;
 `--merge A.json B.json` joins runs made in parallel (different --first-seed) into --out. Descriptors come from the shared cache (`discovery.features.default_cache_path()`).
 """
@@ -40,7 +43,8 @@ LOG_TARGET = {"relative_permittivity"}
 INITIAL_N = 30  # the protocol's initial.n
 
 
-def run_one(lookup: Path, prop: str, method: str, seed: int, rounds: int, batch: int, state: Path) -> dict:
+def run_one(lookup: Path, prop: str, method: str, seed: int, rounds: int, batch: int, state: Path,
+            ours_overrides: list[str]) -> dict:
     args = [
         sys.executable, "-m", "discovery.run", "campaign=backtest", *METHODS[method],
         f"campaign.lookup.path={lookup}", "campaign.lookup.target_column=value", f"campaign.rounds={rounds}",
@@ -49,6 +53,8 @@ def run_one(lookup: Path, prop: str, method: str, seed: int, rounds: int, batch:
     ]
     if method == "ours" and prop in LOG_TARGET:
         args.append("model.params.target_transform=log")
+    if method == "ours":
+        args += ours_overrides
     start = time.perf_counter()
     result = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if result.returncode != 0:
@@ -56,6 +62,15 @@ def run_one(lookup: Path, prop: str, method: str, seed: int, rounds: int, batch:
     metrics = json.loads((state / f"{prop}_{method}_{seed}" / "backtest_metrics.json").read_text())
     metrics["seconds"] = time.perf_counter() - start
     return metrics
+
+
+def source_commit() -> str | None:
+    """The git commit of the discovery package these runs use (None outside a git checkout)."""
+    import discovery
+
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(discovery.__file__).parent)
+    return result.stdout.strip() or None
 
 
 def summarise(runs: list[dict], budget: int) -> dict:
@@ -137,10 +152,12 @@ def main() -> None:
     parser.add_argument("--properties", nargs="+", default=["relative_permittivity", "boiling_point_k", "refractive_index"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "campaigns.json")
+    parser.add_argument("--ours-override", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="extra Hydra overrides for our engine's runs (ablations)")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                         help="merge the runs of these result files into --out, print its table, and stop")
     args = parser.parse_args()
-    config = vars(args) | {"out": str(args.out), "merge": None}
+    config = vars(args) | {"out": str(args.out), "merge": None, "commit": source_commit()}
     if args.merge:
         done = {key: run for path in args.merge for key, run in load_done(path, args.rounds, args.batch).items()}
         print(markdown_table(write_report(args.out, config, done, args.rounds, args.batch)))
@@ -158,7 +175,8 @@ def main() -> None:
                 for method in args.methods:
                     if (prop, method, seed) in done:
                         continue
-                    run = run_one(lookups[prop], prop, method, seed, args.rounds, args.batch, Path(tmp) / "state")
+                    run = run_one(lookups[prop], prop, method, seed, args.rounds, args.batch, Path(tmp) / "state",
+                                  args.ours_override)
                     done[(prop, method, seed)] = run | {"seed": seed}
                     write_report(args.out, config, done, args.rounds, args.batch)
                     print(f"{prop:24s} {method:11s} seed {seed}: first top-1 % after "
