@@ -82,8 +82,24 @@ def summarise(runs: list[dict], budget: int) -> dict:
         "found_top_in_runs": sum(r["experiments_to_first_top"] is not None for r in runs),
         "top_found_fraction_mean": float(np.mean([r["top_found_fraction"] for r in runs])),
         "normalised_best_mean": float(np.mean([r["normalised_best"] for r in runs])),
+        **picks_calibration(runs),
         "seconds_mean": float(np.mean([r["seconds"] for r in runs])),
     }
+
+
+def picks_calibration(runs: list[dict]) -> dict:
+    """Calibration over rounds, pooled over all picks with a revealed value: the fraction inside
+    the 90 % interval the campaign predicted when it proposed them, and the median interval width
+    (target units)."""
+    inside, width = [], []
+    for run in runs:
+        for r in run["rounds"]:
+            lower, upper, value = (np.asarray(r[k], float) for k in ("lower_90", "upper_90", "revealed"))
+            known = np.isfinite(value) & np.isfinite(lower) & np.isfinite(upper)
+            inside += list(((lower <= value) & (value <= upper))[known])
+            width += list((upper - lower)[known])
+    return {"picks_revealed": len(inside), "picks_coverage_90": float(np.mean(inside)) if inside else None,
+            "picks_median_width_90": float(np.median(width)) if width else None}
 
 
 def random_first_top(n_pool: int, n_top: int, budget: int) -> dict:
@@ -125,17 +141,23 @@ def write_report(out: Path, config: dict, done: dict, rounds: int, batch: int) -
     return report
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
 def markdown_table(report: dict) -> str:
     """One row per (property, method): the protocol's metrics, mean over seeds."""
     budget = report["config"]["rounds"] * report["config"]["batch"]
     lines = [f"| property | method | seeds | experiments to first top-1 % (mean; {budget} = never) | found in "
-             "| top-1 % found | normalised best |", "|---|---|---|---|---|---|---|"]
+             "| top-1 % found | normalised best | picks in their 90 % interval | median 90 % width |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for prop, methods in report["results"].items():
         for method in sorted(methods, key=list(METHODS).index):
             s = methods[method]["summary"]
             lines.append(f"| {prop} | {method} | {s['runs']} | {s['experiments_to_first_top_mean']:.1f} | "
                          f"{s['found_top_in_runs']}/{s['runs']} | {s['top_found_fraction_mean']:.2f} | "
-                         f"{s['normalised_best_mean']:.2f} |")
+                         f"{s['normalised_best_mean']:.2f} | {_fmt(s['picks_coverage_90'], '.2f')} | "
+                         f"{_fmt(s['picks_median_width_90'], '.3g')} |")
     lines += ["", "Random picks, exact expectation of experiments to the first top-1 %:", "",
               f"| property | pool | top-1 % molecules | expected | expected, capped at {budget} |", "|---|---|---|---|---|"]
     for prop, e in report["random_expectation"].items():
