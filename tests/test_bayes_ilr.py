@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from discovery.campaign.predict import predict_pool
 from discovery.model import make_model
 from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, readable_term, tail_split
 
@@ -120,6 +121,12 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     stretched = model.predict(X.iloc[:10])
     np.testing.assert_allclose(stretched.mean, plain.mean, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(stretched.latent_std, 3.0 * plain.latent_std, rtol=1e-6)
+    # ... except for acquisition, which ranks on the posterior's own spread (same draws, same mean)
+    for unstretched in (model.predict(X.iloc[:10], epistemic_inflation=False),
+                        predict_pool(model, X.iloc[:10], 10**6, model.seed, for_acquisition=True)):
+        np.testing.assert_allclose(unstretched.latent_std, plain.latent_std, rtol=1e-5)
+        np.testing.assert_allclose(unstretched.mean, plain.mean, rtol=1e-6)
+    assert predict_pool(model, X.iloc[:10], 10**6, model.seed, for_acquisition=True).observation_draws is None
     # however steep the law, the model error stays within max_error (2 widths of the range)
     far = X.iloc[[int(np.argmax(y))]]
     model.model_error_ = bare

@@ -231,8 +231,9 @@ class Campaign:
         if len(pool) == 0:
             raise ValueError("no pool candidate could be featurised; see the failures table")
         n_draws = s.acquisition.n_draws or 512
-        pool_prediction = predict_pool(model, pool_X, n_draws, seed)
-        finite = pool_prediction.finite()
+        pool_prediction = predict_pool(model, pool_X, n_draws, seed)  # what the proposals and report show
+        pool_draws = predict_pool(model, pool_X, n_draws, seed, for_acquisition=True)
+        finite = pool_prediction.finite() & pool_draws.finite()
         if not finite.all():  # one wild extrapolation must not stop the round
             self.store.record_failures(
                 [(str(r.identity), str(r.smiles), "predict", "the model's prediction is not finite (far outside the data)")
@@ -242,15 +243,15 @@ class Campaign:
             log.warning("%d pool candidates have non-finite predictions and were left out (failures table)",
                         int((~finite).sum()))
             pool, pool_X = pool[finite].reset_index(drop=True), pool_X[finite].reset_index(drop=True)
-            pool_prediction = pool_prediction.take(finite)
-        measured_prediction = predict_pool(model, X, n_draws, seed + 1)
+            pool_prediction, pool_draws = pool_prediction.take(finite), pool_draws.take(finite)
+        measured_draws = predict_pool(model, X, n_draws, seed + 1, for_acquisition=True)
 
         proposed = set(self.store.proposals()["identity"])
         available = ~pool["identity"].isin(proposed | set(measured["identity"])).to_numpy()
         pool_fps = morgan_fingerprints(list(pool["smiles"]))
         measured_fps = morgan_fingerprints(list(measured["smiles"]))
         selection = select_batch(
-            pool_prediction.latent_draws, measured_prediction.latent_draws, y, s.campaign.direction, s.acquisition,
+            pool_draws.latent_draws, measured_draws.latent_draws, y, s.campaign.direction, s.acquisition,
             available=available, fingerprints=pool_fps, seed=seed,
         )
         table = proposal_table(

@@ -52,11 +52,15 @@ class PoolPrediction:
         )
 
 
-def predict_pool(model: PropertyModel, X: pd.DataFrame, n_draws: int, seed: int) -> PoolPrediction:
+def predict_pool(
+    model: PropertyModel, X: pd.DataFrame, n_draws: int, seed: int, *, for_acquisition: bool = False,
+) -> PoolPrediction:
     """Predict X chunk by chunk; each chunk's noise has its own seed (independent across chunks).
 
     Models whose `predict` takes `n_draws` / `noise_seed` (BayesianILR) get them; for others the
-    first `n_draws` of their draws are kept.
+    first `n_draws` of their draws are kept. `for_acquisition`: the draws acquisition ranks on,
+    without the epistemic inflation of the reported intervals (models that have one) and without
+    observation draws (memory).
 
     Raises:
         ValueError: the model gives no posterior draws (acquisition needs them).
@@ -72,11 +76,13 @@ def predict_pool(model: PropertyModel, X: pd.DataFrame, n_draws: int, seed: int)
             kwargs["n_draws"] = n_draws
         if "noise_seed" in parameters:
             kwargs["noise_seed"] = int(seed) * 1_000_003 + number
+        if for_acquisition and "epistemic_inflation" in parameters:
+            kwargs["epistemic_inflation"] = False
         prediction = model.predict(chunk, **kwargs)
         if prediction.latent_draws is None:
             raise ValueError(f"{type(model).__name__} gives no posterior draws; acquisition needs a model that does")
         pieces.append(prediction)
-    has_obs = pieces[0].observation_draws is not None
+    has_obs = pieces[0].observation_draws is not None and not for_acquisition
     return PoolPrediction(
         mean=np.concatenate([p.mean for p in pieces]),
         std=np.concatenate([p.std for p in pieces]),
