@@ -179,7 +179,8 @@ def main() -> None:
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                         help="merge the runs of these result files into --out, print its table, and stop")
     args = parser.parse_args()
-    config = vars(args) | {"out": str(args.out), "merge": None, "commit": source_commit()}
+    commit = source_commit()
+    config = vars(args) | {"out": str(args.out), "merge": None, "commit": commit}
     if args.merge:
         done = {key: run for path in args.merge for key, run in load_done(path, args.rounds, args.batch).items()}
         print(markdown_table(write_report(args.out, config, done, args.rounds, args.batch)))
@@ -199,7 +200,7 @@ def main() -> None:
                         continue
                     run = run_one(lookups[prop], prop, method, seed, args.rounds, args.batch, Path(tmp) / "state",
                                   args.ours_override)
-                    done[(prop, method, seed)] = run | {"seed": seed}
+                    done[(prop, method, seed)] = run | {"seed": seed, "commit": commit}  # resumed files mix commits
                     write_report(args.out, config, done, args.rounds, args.batch)
                     print(f"{prop:24s} {method:11s} seed {seed}: first top-1 % after "
                           f"{run['experiments_to_first_top']}, normalised best {run['normalised_best']:.2f}, "
