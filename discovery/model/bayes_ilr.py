@@ -384,7 +384,7 @@ class BayesianILR:
                 Give each chunk of a large pool its own so their noise is independent.
             epistemic_inflation: Stretch the posterior's spread by the calibrated inflation, as the
                 reported intervals do. Acquisition ranks without it: as an exploration bonus the
-                stretch (2-8x) over-explored and found fewer of the best molecules (campaign
+                stretch (up to ~8x on the public suite) over-explored and found fewer of the best molecules (campaign
                 backtests, BENCHMARKS.md). The mean and the edge-law model error are the same.
         """
         self._check_fitted()

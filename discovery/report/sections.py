@@ -141,7 +141,9 @@ def model_health(data: ReportData, options: ReportOptions) -> str:
             f"{number(calibration.get('model_error_per_distance'))} × distance beyond the measured range</b> "
             f"(standard deviation, in {escape(data.scale_label)}) is added "
             "(before this, the held-out 90 % intervals covered "
-            f"{percent(calibration.get('held_out_coverage_before'))}).</p>"
+            f"{percent(calibration.get('held_out_coverage_before'))}). The stretch widens the intervals shown here; "
+            "the batch was chosen on the unstretched posterior, because as an exploration bonus the stretch "
+            "over-explores.</p>"
         )
     dpi = options.figure_dpi
     if data.cv is not None and not data.cv.empty:
