@@ -118,7 +118,9 @@ def load_done(out: Path, rounds: int, batch: int) -> dict:
     previous = json.loads(out.read_text())
     if (previous["config"]["rounds"], previous["config"]["batch"]) != (rounds, batch):
         raise SystemExit(f"{out} holds runs of another protocol; choose another --out")
-    return {(prop, method, run["seed"]): run
+    # runs from before per-run commits take their file's (a merged file's runs keep their own)
+    commit = previous["config"].get("commit")
+    return {(prop, method, run["seed"]): {"commit": commit, **run}
             for prop, methods in previous["results"].items()
             for method, entry in methods.items() for run in entry["runs"]}
 
@@ -181,7 +183,8 @@ def main() -> None:
     args = parser.parse_args()
     commit = source_commit()
     config = vars(args) | {"out": str(args.out), "merge": None, "commit": commit}
-    if args.merge:
+    if args.merge:  # the merged runs keep the commits they ran with; this checkout's means nothing
+        config |= {"merge": [str(path) for path in args.merge], "commit": None}
         done = {key: run for path in args.merge for key, run in load_done(path, args.rounds, args.batch).items()}
         print(markdown_table(write_report(args.out, config, done, args.rounds, args.batch)))
         return
