@@ -97,6 +97,14 @@ def test_diagnostics_are_computed(fitted):
     assert d["method"] == "nutpie"
     assert {"divergences", "max_rhat", "min_ess_bulk", "warnings", "calibration"} <= set(d)
     assert d["max_rhat"] < 1.1
+    # where the fit's time went, and the cost of a NUTS draw
+    assert d["compile_seconds"] > 0 and d["sampling_seconds"] > 0
+    assert d["compile_seconds"] + d["sampling_seconds"] < model.fit_seconds_
+    assert 1 <= d["leapfrog_steps_per_draw"] <= 2**10
+    # the rehearsal's sampler health is recorded next to the inflation it set
+    calibration = d["calibration"]
+    assert calibration["rehearsal_max_rhat"] >= 1.0 and calibration["rehearsal_min_ess_bulk"] > 0
+    assert 0 < calibration["rehearsal_seconds"] < model.fit_seconds_ - d["sampling_seconds"]
 
 
 def test_extrapolation_rehearsal_calibrates_model_error(fitted):
@@ -159,6 +167,8 @@ def test_bad_inputs_give_clear_errors():
         model.predict(X)
     with pytest.raises(ValueError, match="noise_floor"):
         BayesianILR(prior={"noise_floor": -0.1})
+    with pytest.raises(ValueError, match="coverage <= inflation_coverage"):
+        BayesianILR(calibration={"coverage": 0.9, "inflation_coverage": 0.8})
 
 
 def test_registry_and_readable_names():

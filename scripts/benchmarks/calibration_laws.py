@@ -12,7 +12,9 @@ tail.
 
 Laws (σ_err added in quadrature to the predictive SD; c, w = centre and half-width of the
 targets a model was fitted on; ŷ = predicted mean):
-  edge_inflation beyond_range and latent_scale together, each fitted alone (`tail_refit`, the default)
+  edge_inflation beyond_range and latent_scale together, each fitted alone, the inflation to cover
+                 `inflation_coverage` (0.97) of the rehearsal points (`tail_refit`, the default)
+  edge_inflation_nominal  the same with the inflation covering 0.9 (the default until 2026-11-25)
   beyond_range   a + b·dist(ŷ outside the target range)   (the "edge law"; the default until 2026-11-24)
   constant       b
   from_centre    b·|ŷ − c|                 (error grows with distance from the data's centre)
@@ -20,6 +22,7 @@ targets a model was fitted on; ŷ = predicted mean):
   sqrt_centre    b·sqrt(|ŷ − c|·w)
   latent_scale   b·(latent SD)            (inflate the model's own epistemic uncertainty)
 b (and a) are the smallest that cover 90 % of the rehearsal points, as in `tail_refit`.
+Runs on the saved fits alone (no sampling) when --collected already holds them.
 """
 
 from __future__ import annotations
@@ -67,11 +70,12 @@ def measure(law: str, part: dict) -> np.ndarray:
 
 def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     needed = np.sqrt(np.maximum(((rehearsal["y"] - rehearsal["mean"]) / Z90) ** 2 - rehearsal["std"] ** 2, 0.0))
-    if law in ("beyond_range", "edge_inflation"):
+    if law in ("beyond_range", "edge_inflation", "edge_inflation_nominal"):
         a, b = edge_law(needed, measure("beyond_range", rehearsal), 0.9, CalibrationSettings.max_per_distance)
         error = a + b * measure("beyond_range", test)
-        if law == "edge_inflation":  # the default: edge law and inflation together, each fitted alone
-            f = epistemic_inflation(needed, rehearsal["latent_std"], 0.9, CalibrationSettings.max_inflation)
+        if law != "beyond_range":  # the default: edge law and inflation together, each fitted alone
+            share = CalibrationSettings.inflation_coverage if law == "edge_inflation" else 0.9
+            f = epistemic_inflation(needed, rehearsal["latent_std"], share, CalibrationSettings.max_inflation)
             error = np.hypot(error, np.sqrt(f**2 - 1) * test["latent_std"])
     else:
         u_r, u_t = measure(law, rehearsal), measure(law, test)
@@ -83,7 +87,7 @@ def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     return float(np.mean(np.abs(test["y"] - test["mean"]) <= Z90 * sd))
 
 
-LAWS = ("edge_inflation", "beyond_range", "constant", "from_centre", "sqrt_centre", "latent_scale", "range_floor")
+LAWS = ("edge_inflation", "edge_inflation_nominal", "beyond_range", "constant", "from_centre", "sqrt_centre", "latent_scale", "range_floor")
 
 
 def main() -> None:
