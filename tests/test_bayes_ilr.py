@@ -9,6 +9,7 @@ import pytest
 from discovery.campaign.predict import predict_pool
 from discovery.model import make_model
 from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, readable_term, tail_split
+from discovery.report import loo_summary
 
 CATEGORIES = ["aromatic_ring", "has_N", "has_O", "halogen"]
 
@@ -135,6 +136,19 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
         np.testing.assert_allclose(unstretched.latent_std, plain.latent_std, rtol=1e-5)
         np.testing.assert_allclose(unstretched.mean, plain.mean, rtol=1e-6)
     assert predict_pool(model, X.iloc[:10], 10**6, model.seed, for_acquisition=True).observation_draws is None
+    # leave-one-out summaries (the report's cross-validation) stretch around each molecule's own
+    # LOO mean: their point predictions do not move with the inflation (stretching around the
+    # full-data mean would multiply every LOO shift by it)
+    loo_means = {}
+    for f in (1.0, 5.0):
+        model.model_error_ = {**bare, "epistemic_inflation": f}
+        loo_means[f] = loo_summary(model, X.assign(smiles="C"), y)["mean"].to_numpy()
+    np.testing.assert_allclose(loo_means[5.0], loo_means[1.0], rtol=1e-9, atol=1e-9)
+    weights = model.loo_weights(X, y)
+    shifted = (weights * model.predict(X).observation_draws).sum(axis=0)
+    assert np.abs(shifted - loo_means[1.0]).max() > 1e-3  # the bug this guards against
+    with pytest.raises(ValueError, match="draw_weights must have shape"):
+        model.predict(X.iloc[:3], draw_weights=weights)
     # however steep the law, the model error stays within max_error (2 widths of the range)
     far = X.iloc[[int(np.argmax(y))]]
     model.model_error_ = bare

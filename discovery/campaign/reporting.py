@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from discovery.report import ReportData, ReportOptions, predictive_summary, render_report
+from discovery.report import ReportData, ReportOptions, loo_summary, render_report
 
 if TYPE_CHECKING:
     from discovery.campaign.loop import Campaign, FittedRound
@@ -51,7 +51,7 @@ def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> 
         pool=pool_table,
         coefficients=coefficients,
         diagnostics=dict(getattr(model, "diagnostics_", {})),
-        cv=_loo(model, fitted.X, fitted.y),
+        cv=loo_summary(model, fitted.X, fitted.y),
         last_round=last_round,
         warnings=warnings,
         pool_summary=store.pool_summary(round_number),
@@ -63,17 +63,6 @@ def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> 
     out = render_report(data, campaign.folder / "report.html", options)
     store.log_event("report", f"report written to {out}", round_number)
     return out
-
-
-def _loo(model, X: pd.DataFrame, y: np.ndarray) -> pd.DataFrame | None:
-    """Leave-one-out predictions of the measured molecules from one fit (PSIS-LOO), or None for
-    models without importance weights."""
-    if not hasattr(model, "loo_weights"):
-        return None
-    weights = model.loo_weights(X, y)
-    draws = model.predict(X).observation_draws  # all draws, the order of the weights
-    point = "median" if getattr(model, "target_transform", "none") == "log" else "mean"
-    return predictive_summary(X["smiles"], y, draws, weights, point=point)
 
 
 def _empty_coefficients() -> pd.DataFrame:

@@ -24,7 +24,7 @@ from discovery.features.categories import category_frame
 from discovery.features.fingerprints import morgan_fingerprints, tanimoto_similarity
 from discovery.model.bayes_ilr import BayesianILR
 from discovery.paths import resolve_input_file
-from discovery.report.data import ReportData, predictive_summary
+from discovery.report.data import ReportData, loo_summary
 
 SEED_DATA = "campaigns/polymer_dielectric/seed.csv"
 DESCRIPTORS = ("molar_refractivity", "molecular_weight_g_mol", "polar_surface_area", "crippen_logp")
@@ -97,7 +97,7 @@ def build_demo_data(fast: bool = True, n_proposals: int = 8, seed: int = 0) -> R
     return ReportData(
         campaign="polymer_dielectric (demo)", round=3, target="dielectric_constant", direction="max",
         measured=measured, proposals=proposals, pool=pool, coefficients=model.coefficients(),
-        diagnostics=model.diagnostics_, cv=_loo(model, X, y), last_round=last_round,
+        diagnostics=model.diagnostics_, cv=loo_summary(model, X, y), last_round=last_round,
         warnings=["Demo data: RDKit descriptors stand in for the xTB ones, and the seed polymers' "
                   "round labels (1, 2) are simulated."],
         pool_summary=pool_summary, unit="", model_scale="ln dielectric constant",
@@ -176,9 +176,3 @@ def _propose(pool: pd.DataFrame, prediction: Any, measured: pd.DataFrame, k: int
         "nearest_similarity": similarity,
         "outside_domain": similarity < DOMAIN_SIMILARITY,
     })
-
-
-def _loo(model: BayesianILR, X: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
-    """PSIS-LOO predictive summaries of the training molecules (see `predictive_summary`)."""
-    draws = model.predict(X).observation_draws  # the draw order of `loo_weights`
-    return predictive_summary(X["smiles"], y, draws, model.loo_weights(X, y), point="median")
