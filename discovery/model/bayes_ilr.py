@@ -415,7 +415,7 @@ class BayesianILR:
                 summing to 1 (e.g. `loo_weights`): the inflation then stretches each column around its
                 weighted mean, so a reweighted (leave-one-out) predictive stays centred where the
                 weights put it instead of having its shift from the full-data mean stretched too.
-                `Prediction.mean` stays the plain mean; weight the draws to summarise them.
+                `Prediction.mean` and `std` stay unweighted summaries: weight the draws instead.
         """
         self._check_fitted()
         Z = self.features_.transform(X).to_numpy()[:, self._keep]
