@@ -101,8 +101,11 @@ def test_propose_wait_reject_ingest_propose(tmp_path, seed_csv):
     assert again.returncode == 0 and "waiting for lab results" in again.stdout
     assert count(db, "rounds") == 1 and count(db, "proposals") == 3
 
+    # liquid_dielectric sets campaign.target_min = 1 (a permittivity is at least 1): the
+    # proposals' intervals are clipped there and a lab value below it is a typo
+    assert (proposals["lower_90"] >= 1.0).all() and (proposals["mean"] >= 1.0).all()
     bad = proposals.copy()
-    bad["value"] = ["12.5", "abc", "3.3"]
+    bad["value"] = ["12.5", "abc", "0.5"]
     bad.loc[2, "candidate_id"] = "C999999"
     bad.to_csv(tmp_path / "bad.csv", index=False)
     n_measurements = count(db, "measurements")
@@ -110,6 +113,7 @@ def test_propose_wait_reject_ingest_propose(tmp_path, seed_csv):
     assert rejected.returncode == 2
     message = rejected.stdout + rejected.stderr
     assert "row 3" in message and "row 4" in message and "nothing" in message
+    assert "outside the property's physical limits [1, inf]" in message
     assert count(db, "measurements") == n_measurements and count(db, "rounds") == 1
 
     good = proposals.copy()
@@ -220,3 +224,21 @@ def test_pool_predictions_that_overflow_are_found_and_left_out():
     kept = prediction.take(finite)
     assert kept.latent_draws.shape == (64, 3) and np.isfinite(kept.latent_draws).all()
     np.testing.assert_array_equal(kept.mean, prediction.mean[[0, 2, 3]])
+
+
+def test_physical_limits_clip_reported_predictions_and_are_validated():
+    from discovery.campaign.predict import PoolPrediction
+    from discovery.campaign.settings import CampaignSettings
+
+    draws = np.random.default_rng(0).normal(1.5, 1.0, size=(200, 4)).astype(np.float32)
+    prediction = PoolPrediction(draws.mean(axis=0), draws.std(axis=0), draws.std(axis=0), draws, draws + 0.1)
+    assert prediction.clipped(None, None) is prediction
+    clipped = prediction.clipped(1.0, None)
+    assert clipped.latent_draws.min() == 1.0 and clipped.observation_draws.min() == 1.0
+    assert (clipped.mean >= 1.0).all() and (clipped.std < prediction.std).all()
+    np.testing.assert_array_equal(clipped.latent_draws[draws > 1.0], draws[draws > 1.0])
+    base = {"name": "x", "direction": "max", "seed_data": None, "lookup": None}
+    with pytest.raises(ValueError, match="target_min must be below campaign.target_max"):
+        CampaignSettings.from_dict({**base, "target_min": 2.0, "target_max": 1.0, "seed_data": "x.csv"})
+    with pytest.raises(ValueError, match="campaign.target_min must be float"):
+        CampaignSettings.from_dict({**base, "target_min": "one", "seed_data": "x.csv"})

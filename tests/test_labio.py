@@ -337,3 +337,17 @@ def test_candidates_and_measured_must_have_their_columns(candidates, tmp_path):
         read_results(path, candidates=candidates.drop(columns="identity"), measured=NO_MEASUREMENTS)
     with pytest.raises(ValueError, match="value"):
         read_results(path, candidates=candidates, measured=NO_MEASUREMENTS.drop(columns="value"))
+
+
+def test_values_outside_the_physical_limits_are_rejected(candidates, tmp_path):
+    """A relative permittivity of 0.5 is a typo: with limits, it is a problem of its row."""
+    header = ["candidate_id", "smiles", "value"]
+    path = write_csv(tmp_path / "r.csv", header, [["C000001", "", "0.5"], ["C000002", "", "1"]])
+    with pytest.raises(ResultsFileError) as info:
+        read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, limits=(1.0, None))
+    [problem] = info.value.problems
+    assert problem.startswith("row 2: value '0.5' is outside the property's physical limits [1, inf]")
+    # inclusive limits, and none by default
+    rows, _ = read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, limits=(0.5, 1.0))
+    assert [r.value for r in rows] == [0.5, 1.0]
+    assert len(read_results(path, candidates=candidates, measured=NO_MEASUREMENTS)[0]) == 2

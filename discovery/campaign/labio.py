@@ -222,7 +222,10 @@ def _xlsx_cell(value: object) -> object:
 # --------------------------------------------------------------------------- results in
 
 
-def read_results(path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame) -> tuple[list[ResultRow], int]:
+def read_results(
+    path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame,
+    limits: tuple[float | None, float | None] = (None, None),
+) -> tuple[list[ResultRow], int]:
     """Read and validate a results file sent back by the lab.
 
     Accepts `.csv` and `.tsv` (UTF-8, with or without BOM) and `.xlsx` (first sheet). Column
@@ -246,6 +249,8 @@ def read_results(path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame
         candidates: Known candidates, columns `candidate_id`, `smiles`, `identity`.
         measured: Stored measurements, columns `identity`, `value` (several rows per identity
             allowed).
+        limits: The property's physical (min, max), None for no limit: a value outside them is a
+            problem of its row.
 
     Returns:
         The new rows to store, and how many rows were skipped as already stored.
@@ -289,6 +294,10 @@ def read_results(path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame
         n_values += 1
         row_problems: list[str] = []
         value = _parse_number(field["value"], "value", row_problems)
+        if value is not None and not within(value, limits):
+            row_problems.append(f"value {_text(field['value'])!r} is outside the property's physical limits "
+                                f"{format_limits(limits)} (campaign.target_min/target_max)")
+            value = None
         uncertainty = None
         if not _is_empty(field["uncertainty"]):
             uncertainty = _parse_number(field["uncertainty"], "uncertainty", row_problems)
@@ -449,6 +458,17 @@ def _parse(smiles: str, problems: list[str]) -> Molecule | None:
     except MoleculeError as exc:
         problems.append(f"SMILES {smiles!r} cannot be used: {exc.reason}")
         return None
+
+
+def within(value: float, limits: tuple[float | None, float | None]) -> bool:
+    """Whether `value` lies inside the (inclusive) limits; None is no limit."""
+    low, high = limits
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def format_limits(limits: tuple[float | None, float | None]) -> str:
+    low, high = limits
+    return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
 
 
 def _parse_number(raw: object, column: str, problems: list[str]) -> float | None:

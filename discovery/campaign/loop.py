@@ -19,7 +19,7 @@ import pandas as pd
 
 from discovery.acquisition import proposal_table, select_batch
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
-from discovery.campaign.labio import read_results, write_proposals
+from discovery.campaign.labio import format_limits, read_results, within, write_proposals
 from discovery.campaign.predict import PoolPrediction, predict_pool
 from discovery.campaign.settings import RunSettings
 from discovery.campaign.store import CampaignStore
@@ -110,6 +110,10 @@ class Campaign:
             if not np.isfinite(value):
                 failures.append((molecule.identity, molecule.smiles, "seed data", "no numeric value"))
                 continue
+            if not within(float(value), self.settings.campaign.limits):
+                failures.append((molecule.identity, molecule.smiles, "seed data",
+                                 f"value {value:g} outside the physical limits {format_limits(self.settings.campaign.limits)}"))
+                continue
             molecules.append((molecule.identity, molecule.smiles, "seed", ""))
             rows.append((molecule.identity, float(value)))
         with self.store.transaction() as db:
@@ -125,7 +129,8 @@ class Campaign:
     def ingest(self, path: Path) -> int:
         """Validate a lab results file and store its new rows (all or nothing). Returns rows stored."""
         latest = self.store.latest_round()
-        rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.measurements())
+        rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.measurements(),
+                                     limits=self.settings.campaign.limits)
         answering = 0 if latest is None else int(latest["round"])
         with self.store.transaction() as db:
             unknown = [(r.identity, r.smiles, "lab", "") for r in rows if r.candidate_id is None]
@@ -231,7 +236,8 @@ class Campaign:
         if len(pool) == 0:
             raise ValueError("no pool candidate could be featurised; see the failures table")
         n_draws = s.acquisition.n_draws or 512
-        pool_prediction = predict_pool(model, pool_X, n_draws, seed)  # what the proposals and report show
+        # what the proposals and report show, within the property's physical limits
+        pool_prediction = predict_pool(model, pool_X, n_draws, seed).clipped(*s.campaign.limits)
         pool_draws = predict_pool(model, pool_X, n_draws, seed, for_acquisition=True)
         finite = pool_prediction.finite() & pool_draws.finite()
         if not finite.all():  # one wild extrapolation must not stop the round

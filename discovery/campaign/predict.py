@@ -38,6 +38,16 @@ class PoolPrediction:
             ok &= np.isfinite(self.observation_draws).all(axis=0)
         return ok
 
+    def clipped(self, low: float | None, high: float | None) -> PoolPrediction:
+        """The prediction with every draw and the mean clipped to the property's physical limits
+        (None: no limit), spreads recomputed from the clipped draws; itself without limits."""
+        if low is None and high is None:
+            return self
+        obs = None if self.observation_draws is None else np.clip(self.observation_draws, low, high)
+        latent = np.clip(self.latent_draws, low, high)
+        std = self.std if obs is None else obs.std(axis=0, dtype=np.float64)
+        return PoolPrediction(np.clip(self.mean, low, high), std, latent.std(axis=0, dtype=np.float64), latent, obs)
+
     def take(self, mask: np.ndarray) -> PoolPrediction:
         """The same prediction for the molecules where `mask` is True."""
         obs = None if self.observation_draws is None else self.observation_draws[:, mask]

@@ -51,7 +51,7 @@ def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> 
         pool=pool_table,
         coefficients=coefficients,
         diagnostics=dict(getattr(model, "diagnostics_", {})),
-        cv=loo_summary(model, fitted.X, fitted.y),
+        cv=loo_summary(model, fitted.X, fitted.y, s.campaign.limits),
         last_round=last_round,
         warnings=warnings,
         pool_summary=store.pool_summary(round_number),

@@ -83,6 +83,10 @@ class CampaignSettings:
         lookup: The table that answers in simulate mode; its molecules join the pool.
         initial: Backtest only: how the initial set is drawn from `lookup` (when no seed_data).
         generate_pool: Generate candidates with the `pool` settings (besides `lookup` ones).
+        target_min, target_max: Physical limits of the property in its units (None: none), e.g. 1
+            for a relative permittivity: predictive draws are clipped to them in the proposals and
+            the report (a linear model's intervals know no physics), and lab results outside
+            them are rejected on ingest as typos.
     """
 
     name: str
@@ -98,12 +102,18 @@ class CampaignSettings:
     lookup: LookupSettings | None = None
     initial: InitialSettings = field(default_factory=InitialSettings)
     generate_pool: bool = True
+    target_min: float | None = None
+    target_max: float | None = None
+
+    @property
+    def limits(self) -> tuple[float | None, float | None]:
+        return self.target_min, self.target_max
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> CampaignSettings:
         where = "campaign"
         known = {"name", "target", "unit", "direction", "seed_data", "smiles_column", "target_column",
-                 "extra_seeds", "mode", "rounds", "lookup", "initial", "generate_pool"}
+                 "extra_seeds", "mode", "rounds", "lookup", "initial", "generate_pool", "target_min", "target_max"}
         _check_keys(values, known, {"name", "direction"}, where)
         values = dict(values)
         if values["direction"] not in ("max", "min"):
@@ -138,6 +148,9 @@ class CampaignSettings:
             raise ValueError(f"campaign.rounds must be >= 1, got {rounds}")
         if mode == "simulate" and lookup is None:
             raise ValueError("campaign.mode=simulate needs campaign.lookup (the table that plays the lab)")
+        limits = [None if values.get(k) is None else _typed(values[k], float, f"campaign.{k}") for k in ("target_min", "target_max")]
+        if None not in limits and not limits[0] < limits[1]:
+            raise ValueError(f"campaign.target_min must be below campaign.target_max, got {limits[0]} and {limits[1]}")
         extra = values.get("extra_seeds") or []
         if not isinstance(extra, (list, tuple)) or not all(isinstance(s, str) for s in extra):
             raise ValueError("campaign.extra_seeds must be a list of SMILES strings")
@@ -155,6 +168,8 @@ class CampaignSettings:
             lookup=lookup,
             initial=initial,
             generate_pool=bool(values.get("generate_pool", True)),
+            target_min=limits[0],
+            target_max=limits[1],
         )
 
 

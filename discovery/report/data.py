@@ -168,14 +168,19 @@ def observed_coverage(pit: np.ndarray, nominal: np.ndarray) -> np.ndarray:
     return np.array([(distance <= level / 2).mean() for level in np.asarray(nominal, dtype=float)])
 
 
-def loo_summary(model: Any, X: pd.DataFrame, y: np.ndarray) -> pd.DataFrame | None:
+def loo_summary(
+    model: Any, X: pd.DataFrame, y: np.ndarray, limits: tuple[float | None, float | None] = (None, None),
+) -> pd.DataFrame | None:
     """The `cv` table of the measured molecules from one fit: PSIS-LOO (`model.loo_weights`) over
     the predictive draws, or None for a model without importance weights. The draws are asked for
     with those weights (`draw_weights`), so a model that stretches its posterior spread for the
-    reported intervals stretches each molecule around its own leave-one-out mean."""
+    reported intervals stretches each molecule around its own leave-one-out mean; they are clipped
+    to the property's physical `limits` (None: no limit), as the proposals are."""
     if not hasattr(model, "loo_weights"):
         return None
     weights = model.loo_weights(X, y)
     draws = model.predict(X, draw_weights=weights).observation_draws  # all draws, the order of the weights
+    if limits != (None, None):
+        draws = np.clip(draws, *limits)
     point = "median" if getattr(model, "target_transform", "none") == "log" else "mean"
     return predictive_summary(X["smiles"], y, draws, weights, point=point)
