@@ -61,6 +61,19 @@ def test_recovers_known_sparse_coefficients(fitted):
     assert labels["homo_ev"] == "homo"
 
 
+def test_variance_based_mass_matrix_samples_the_same_posterior(fitted):
+    model, X, y = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = BayesianILR(seed=3, sampler={"draws": 400, "tune": 600, "grad_mass_matrix": False},
+                            calibration={"method": "none"}).fit(X, y)
+    assert other.diagnostics_["max_rhat"] < 1.1
+    ours, theirs = model.coefficients().set_index("term"), other.coefficients().set_index("term")
+    strong = ["polarizability_au", "polarizability_au*aromatic_ring=1", "homo_ev"]
+    width = (ours["upper_95"] - ours["lower_5"]).loc[strong]
+    assert (abs(ours.loc[strong, "mean"] - theirs.loc[strong, "mean"]) < 0.25 * width).all()
+
+
 def test_intervals_cover_at_the_nominal_rate(fitted):
     model, _, _ = fitted
     X_new, f_new = _table(400, seed=5)

@@ -38,6 +38,9 @@ from discovery.model.base import Prediction, check_training_data
 log = logging.getLogger(__name__)
 
 
+_MIXING_HINT = "; sampler.grad_mass_matrix=false mixes better at about twice the time"
+
+
 class ModelDiagnosticsWarning(UserWarning):
     """The sampler's diagnostics say the posterior may not be trustworthy."""
 
@@ -78,6 +81,9 @@ class SamplerSettings:
     chains: int = 2
     target_accept: float = 0.95
     low_rank_mass_matrix: bool = False
+    # nutpie's gradient-based diagonal mass matrix adaptation; False: the variance-based (Stan-like)
+    # one, ~3x the bulk ESS for ~2x the time at N = 200 (BENCHMARKS.md "BayesianILR fit time")
+    grad_mass_matrix: bool = True
     advi_iterations: int = 30000
     max_rhat: float = 1.05
     min_ess_bulk: float = 100.0
@@ -342,7 +348,7 @@ class BayesianILR:
                 idata = nutpie.sample(
                     compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=self.seed,
                     progress_bar=False, target_accept=s.target_accept,
-                    low_rank_modified_mass_matrix=s.low_rank_mass_matrix,
+                    low_rank_modified_mass_matrix=s.low_rank_mass_matrix, use_grad_based_mass_matrix=s.grad_mass_matrix,
                 )
                 return idata, {"compile_seconds": compiled_at - start, "sampling_seconds": time.perf_counter() - compiled_at}
         with model:  # PyMC compiles inside its sampler: all of it counts as sampling
@@ -380,9 +386,11 @@ class BayesianILR:
                 f"explored; raise sampler.target_accept (now {s.target_accept}) and treat intervals with care"
             )
         if max_rhat > s.max_rhat:
-            messages.append(f"chains disagree (max R-hat {max_rhat:.3f} > {s.max_rhat}): run longer (sampler.draws/tune)")
+            messages.append(f"chains disagree (max R-hat {max_rhat:.3f} > {s.max_rhat}): run longer (sampler.draws/tune)"
+                            + _MIXING_HINT * (s.method == "nutpie" and s.grad_mass_matrix))
         if min_ess < s.min_ess_bulk:
-            messages.append(f"few effective draws (min bulk ESS {min_ess:.0f} < {s.min_ess_bulk:.0f}): intervals are noisy")
+            messages.append(f"few effective draws (min bulk ESS {min_ess:.0f} < {s.min_ess_bulk:.0f}): intervals are noisy"
+                            + _MIXING_HINT * (s.method == "nutpie" and s.grad_mass_matrix))
         for message in messages:
             warnings.warn(message, ModelDiagnosticsWarning, stacklevel=3)
         return {
