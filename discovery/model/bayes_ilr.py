@@ -38,7 +38,8 @@ from discovery.model.base import Prediction, check_training_data
 log = logging.getLogger(__name__)
 
 
-_MIXING_HINT = "; sampler.grad_mass_matrix=false mixes better at about twice the time"
+_MIXING_HINT = ("; or try sampler.grad_mass_matrix=false (variance-based adaptation: on 200 molecules it mixed "
+                "better at about twice the time, on 45 polymers one seed in four got stuck)")
 
 
 class ModelDiagnosticsWarning(UserWarning):
@@ -82,7 +83,8 @@ class SamplerSettings:
     target_accept: float = 0.95
     low_rank_mass_matrix: bool = False
     # nutpie's gradient-based diagonal mass matrix adaptation; False: the variance-based (Stan-like)
-    # one, ~3x the bulk ESS for ~2x the time at N = 200 (BENCHMARKS.md "BayesianILR fit time")
+    # one, ~3x the bulk ESS for ~2x the time at N = 200, not better on the 45 polymers
+    # (BENCHMARKS.md "BayesianILR fit time")
     grad_mass_matrix: bool = True
     advi_iterations: int = 30000
     max_rhat: float = 1.05
