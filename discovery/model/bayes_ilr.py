@@ -382,17 +382,16 @@ class BayesianILR:
         # trajectory length: what a NUTS draw costs (deep trees = a hard posterior geometry)
         steps = float(stats_["n_steps"].values.mean()) if "n_steps" in stats_ else float("nan")
         messages = []
+        hint = _MIXING_HINT if s.method == "nutpie" and s.grad_mass_matrix else ""
         if divergences > 0.01 * n_draws:
             messages.append(
                 f"{divergences} of {n_draws} NUTS transitions diverged: parts of the posterior were not "
                 f"explored; raise sampler.target_accept (now {s.target_accept}) and treat intervals with care"
             )
         if max_rhat > s.max_rhat:
-            messages.append(f"chains disagree (max R-hat {max_rhat:.3f} > {s.max_rhat}): run longer (sampler.draws/tune)"
-                            + _MIXING_HINT * (s.method == "nutpie" and s.grad_mass_matrix))
+            messages.append(f"chains disagree (max R-hat {max_rhat:.3f} > {s.max_rhat}): run longer (sampler.draws/tune){hint}")
         if min_ess < s.min_ess_bulk:
-            messages.append(f"few effective draws (min bulk ESS {min_ess:.0f} < {s.min_ess_bulk:.0f}): intervals are noisy"
-                            + _MIXING_HINT * (s.method == "nutpie" and s.grad_mass_matrix))
+            messages.append(f"few effective draws (min bulk ESS {min_ess:.0f} < {s.min_ess_bulk:.0f}): intervals are noisy{hint}")
         for message in messages:
             warnings.warn(message, ModelDiagnosticsWarning, stacklevel=3)
         return {
