@@ -234,6 +234,12 @@ class BayesianILR:
         self._keep = keep
         self.n_main_ = sum(1 for c in self.columns_ if c in self.features_.descriptors_)
         Z = Z[:, keep]
+        if self.sampler.method != "advi" and Z.size > 2_000_000:
+            log.warning(
+                "NUTS on %d molecules x %d design columns will take many minutes (1,000 x 2,049 took ~4 min "
+                "on 2 cores, and the cost grows with both); sampler.method=advi is ~10x faster, with less "
+                "honest intervals (BENCHMARKS.md, Scaling)", Z.shape[0], Z.shape[1],
+            )
         self._fit_design(Z, y)
         self.model_error_, self.diagnostics_["calibration"] = self._calibrate(X, Z, y)
         self.fit_seconds_ = time.perf_counter() - start
