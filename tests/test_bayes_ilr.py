@@ -74,7 +74,6 @@ def test_variance_based_mass_matrix_samples_the_same_posterior(fitted):
     assert (abs(ours.loc[strong, "mean"] - theirs.loc[strong, "mean"]) < 0.25 * width).all()
 
 
-
 def _wide_table(n, seed, n_descriptors=10, n_categories=30):
     """Correlated descriptors d*, 0/1 categories c*: 340 design columns, three of them matter."""
     rng = np.random.default_rng(seed)
@@ -104,6 +103,7 @@ def test_advi_fits_a_wide_sparse_problem():
     low, high = prediction.quantiles([0.05, 0.95])
     y_test = f_test + np.random.default_rng(3).normal(0, 0.5, len(f_test))
     assert 0.8 <= np.mean((y_test >= low) & (y_test <= high)) <= 0.99
+
 
 def test_intervals_cover_at_the_nominal_rate(fitted):
     model, _, _ = fitted

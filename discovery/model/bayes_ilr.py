@@ -335,14 +335,15 @@ class BayesianILR:
 
         ridge = RidgeCV(alphas=np.logspace(-2, 3, 21)).fit(Zs, ys)
         beta = ridge.coef_
-        noise = max(float(np.std(ys - ridge.predict(Zs))) - self.prior.noise_floor / self.y_scale_, 0.05)
+        floor = self.prior.noise_floor / self.y_scale_
+        sigma = max(float(np.std(ys - ridge.predict(Zs))), floor + 0.05)
         groups, tau0 = self._global_scales(*Zs.shape)
-        tau = tau0 * noise
+        tau = tau0 * sigma
         c2 = self.prior.slab_scale**2
         # |β_j| = τ_g·λ̃_j: solve λ̃_j² = c²λ_j²/(c² + τ_g²λ_j²) for λ_j² (|β_j| kept below the slab)
         size = np.clip(np.abs(beta), 1e-3, 0.9 * np.sqrt(c2))
         lam2 = size**2 * c2 / (c2 - size**2) / tau[groups] ** 2
-        start = {"alpha": np.array(float(ridge.intercept_)), "noise_excess_log__": np.array(np.log(noise)),
+        start = {"alpha": np.array(float(ridge.intercept_)), "noise_excess_log__": np.array(np.log(sigma - floor)),
                  "tau_log__": np.log(tau), "lam_a_log__": np.zeros_like(beta), "lam_b_log__": np.log(lam2),
                  "c2_log__": np.array(np.log(c2)), "z": beta / size}
         names = {v.name for v in model.value_vars}
