@@ -1,5 +1,6 @@
 """BayesianILR with real PyMC/nutpie sampling on small synthetic problems."""
 
+import logging
 import warnings
 
 import numpy as np
@@ -103,6 +104,14 @@ def test_advi_fits_a_wide_sparse_problem():
     low, high = prediction.quantiles([0.05, 0.95])
     y_test = f_test + np.random.default_rng(3).normal(0, 0.5, len(f_test))
     assert 0.8 <= np.mean((y_test >= low) & (y_test <= high)) <= 0.99
+
+
+def test_advi_on_small_data_says_to_use_nuts(caplog):
+    X, f = _table(30, seed=0)
+    with caplog.at_level(logging.WARNING, logger="discovery.model.bayes_ilr"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        BayesianILR(seed=0, sampler={"method": "advi", "advi_iterations": 500}, calibration={"method": "none"}).fit(X, f)
+    assert "ADVI on 30 molecules" in caplog.text and "sampler.method=nutpie" in caplog.text
 
 
 def test_intervals_cover_at_the_nominal_rate(fitted):
