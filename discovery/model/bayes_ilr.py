@@ -260,7 +260,7 @@ class BayesianILR:
         self.y_scale_ = float(y.std())
         ys = (y - self.y_mean_) / self.y_scale_
         model = self._build(Zs, ys)
-        self.idata_, timings = self._sample(model, self._ridge_start(model, Zs, ys) if self.sampler.method == "advi" else None)
+        self.idata_, timings = self._sample(model, Zs, ys)
         posterior = self.idata_.posterior
         self.draws_ = {
             "alpha": posterior["alpha"].values.reshape(-1),
@@ -385,9 +385,9 @@ class BayesianILR:
                 pm.StudentT("y", nu=p.student_t_nu, mu=mu, sigma=sigma, observed=ys)
         return model
 
-    def _sample(self, model, advi_start: dict[str, np.ndarray] | None = None) -> tuple[Any, dict[str, float]]:
-        """(InferenceData of the posterior, {compile_seconds, sampling_seconds}): where a fit's time
-        goes. `advi_start`: ADVI's starting point (`_ridge_start`)."""
+    def _sample(self, model, Zs: np.ndarray, ys: np.ndarray) -> tuple[Any, dict[str, float]]:
+        """(InferenceData of the posterior of `model`, built on the standardised design Zs and target
+        ys; {compile_seconds, sampling_seconds}): where a fit's time goes."""
         import pymc as pm
 
         s = self.sampler
@@ -408,10 +408,11 @@ class BayesianILR:
                 return idata, {"compile_seconds": compiled_at - start, "sampling_seconds": time.perf_counter() - compiled_at}
         with model:  # PyMC compiles inside its sampler: all of it counts as sampling
             if s.method == "advi":
+                advi_start = self._ridge_start(model, Zs, ys)
                 # a narrow start (SD 0.1) keeps the first noisy gradients near the ridge point
                 approx = pm.fit(n=s.advi_iterations, method="advi", random_seed=self.seed, progressbar=False,
                                 start=advi_start, obj_optimizer=pm.adam(learning_rate=0.01),
-                                start_sigma={k: np.full(np.shape(v), 0.1) for k, v in (advi_start or {}).items()})
+                                start_sigma={k: np.full(np.shape(v), 0.1) for k, v in advi_start.items()})
                 idata = approx.sample(s.draws * s.chains, random_seed=self.seed)
             else:
                 idata = pm.sample(
