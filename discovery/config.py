@@ -7,6 +7,7 @@ type, naming the dotted key, and turns lists into tuples so the settings stay ha
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -41,7 +42,15 @@ def _convert(hint: Any, value: Any, key: str, what: str) -> Any:
     """Check `value` against the annotation `hint` and convert lists and mappings to tuples."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
         return from_mapping(hint, {} if value is None else value, what, f"{key}.")
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in hint)
+            raise ValueError(f"{what} setting {key} must be one of {choices}, got {value!r}") from None
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None

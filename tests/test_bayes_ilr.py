@@ -1,5 +1,7 @@
 """BayesianILR with real PyMC/nutpie sampling on small synthetic problems."""
 
+import dataclasses
+import json
 import logging
 import warnings
 
@@ -7,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discovery.campaign.predict import predict_pool
 from discovery.model import make_model
-from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, readable_term, tail_split
+from discovery.model.bayes import BayesianILR, CalibrationSettings, readable_term
+from discovery.model.bayes.calibration import tail_split
 from discovery.report import loo_summary
 
 CATEGORIES = ["aromatic_ring", "has_N", "has_O", "halogen"]
@@ -68,7 +70,7 @@ def test_variance_based_mass_matrix_samples_the_same_posterior(fitted):
         warnings.simplefilter("ignore")
         other = BayesianILR(seed=3, sampler={"draws": 400, "tune": 600, "grad_mass_matrix": False},
                             calibration={"method": "none"}).fit(X, y)
-    assert other.diagnostics_["max_rhat"] < 1.1
+    assert other.diagnostics_.max_rhat < 1.1
     ours, theirs = model.coefficients().set_index("term"), other.coefficients().set_index("term")
     strong = ["polarizability_au", "polarizability_au*aromatic_ring=1", "homo_ev"]
     width = (ours["upper_95"] - ours["lower_5"]).loc[strong]
@@ -97,7 +99,7 @@ def test_advi_fits_a_wide_sparse_problem():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
-    assert len(model.columns_) == 340 and model.diagnostics_["method"] == "advi"
+    assert len(model.columns_) == 340 and not model.diagnostics_.exact and "ADVI" in model.diagnostics_.sampler
     X_test, f_test = _wide_table(500, seed=2)
     prediction = model.predict(X_test)
     assert np.sqrt(np.mean((prediction.mean - f_test) ** 2)) < 0.4
@@ -108,7 +110,7 @@ def test_advi_fits_a_wide_sparse_problem():
 
 def test_advi_on_small_data_says_to_use_nuts(caplog):
     X, f = _table(30, seed=0)
-    with caplog.at_level(logging.WARNING, logger="discovery.model.bayes_ilr"), warnings.catch_warnings():
+    with caplog.at_level(logging.WARNING, logger="discovery.model.bayes.samplers"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         BayesianILR(seed=0, sampler={"method": "advi", "advi_iterations": 500}, calibration={"method": "none"}).fit(X, f)
     assert "ADVI on 30 molecules" in caplog.text and "sampler.method=nutpie" in caplog.text
@@ -122,7 +124,7 @@ def test_intervals_cover_at_the_nominal_rate(fitted):
     lower, upper = prediction.interval(0.9)
     coverage = np.mean((y_new >= lower) & (y_new <= upper))
     assert 0.82 <= coverage <= 0.97
-    assert prediction.latent_draws.shape == (model.draws_["beta"].shape[0], 400)
+    assert prediction.latent_draws.shape == (len(model.posterior_), 400)
     assert (prediction.std > prediction.latent_std).all()
     assert np.sqrt(np.mean((prediction.mean - f_new) ** 2)) < 0.3
 
@@ -148,73 +150,76 @@ def test_save_load_round_trips_predictions_exactly(fitted, tmp_path):
 def test_diagnostics_are_computed(fitted):
     model, _, _ = fitted
     d = model.diagnostics_
-    assert d["method"] == "nutpie"
-    assert {"divergences", "max_rhat", "min_ess_bulk", "warnings", "calibration"} <= set(d)
-    assert d["max_rhat"] < 1.1
+    assert d.sampler == "NUTS (nutpie)" and d.exact and d.divergences is not None
+    assert d.max_rhat < 1.1 and d.min_ess_bulk > 0 and d.n_draws == 800
     # where the fit's time went, and the cost of a NUTS draw
-    assert d["compile_seconds"] > 0 and d["sampling_seconds"] > 0
-    assert d["compile_seconds"] + d["sampling_seconds"] < model.fit_seconds_
-    assert 1 <= d["leapfrog_steps_per_draw"] <= 2**10
+    assert d.compile_seconds > 0 and d.sampling_seconds > 0
+    assert d.compile_seconds + d.sampling_seconds < model.fit_seconds_
+    assert 1 <= d.steps_per_draw <= 2**10
     # the rehearsal's sampler health is recorded next to the inflation it set
-    calibration = d["calibration"]
-    assert calibration["rehearsal_max_rhat"] >= 1.0 and calibration["rehearsal_min_ess_bulk"] > 0
-    assert 0 < calibration["rehearsal_seconds"] < model.fit_seconds_ - d["sampling_seconds"]
+    calibration = d.calibration
+    assert calibration.rehearsal_max_rhat >= 1.0 and calibration.rehearsal_min_ess_bulk > 0
+    assert 0 < calibration.rehearsal_seconds < model.fit_seconds_ - d.sampling_seconds
+    # the report's health table is judged against the model's own thresholds, and JSON round-trips
+    checks = {c.name: c for c in d.checks()}
+    assert checks["Largest R-hat"].ok == (d.max_rhat <= model.health.max_rhat)
+    assert str(model.health.max_rhat) in checks["Largest R-hat"].meaning
+    assert type(d).from_dict(json.loads(json.dumps(d.to_dict()))) == d
 
 
 def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     model, X, y = fitted
-    calibration = model.diagnostics_["calibration"]
-    assert calibration["method"] == "tail_refit" and calibration["held_out"] == 2 * 18
+    calibration = model.diagnostics_.calibration
+    assert calibration.applied and calibration.held_out == 2 * 18
     # the rehearsal was fitted on the central rows and predicted the held-out tails
     held, core = tail_split(y, model.calibration.tail_fraction)
     np.testing.assert_array_equal(model.rehearsal_["y"], y[held])
     assert (model.rehearsal_["fit_min"], model.rehearsal_["fit_max"]) == (y[core].min(), y[core].max())
     law = model.model_error_
-    assert law["y_min"] == y.min() and law["y_max"] == y.max()
+    assert law.y_min == y.min() and law.y_max == y.max()
     # the synthetic model is well specified: the learned model error stays small next to the spread of y
-    assert 0 <= law["constant"] < 0.5 * y.std()
-    assert 1.0 <= law["epistemic_inflation"] <= CalibrationSettings.max_inflation
-    assert calibration["epistemic_inflation"] == law["epistemic_inflation"]
+    assert 0 <= law.constant < 0.5 * y.std()
+    assert 1.0 <= law.epistemic_inflation <= CalibrationSettings.max_inflation
+    assert calibration.epistemic_inflation == law.epistemic_inflation
     # the inflation stretches the posterior's spread around an unchanged mean
-    bare = {**law, "per_distance": 0.0, "constant": 0.0, "epistemic_inflation": 1.0}
+    bare = dataclasses.replace(law, per_distance=0.0, constant=0.0, epistemic_inflation=1.0)
     model.model_error_ = bare
     plain = model.predict(X.iloc[:10])
-    model.model_error_ = {**bare, "epistemic_inflation": 3.0}
+    model.model_error_ = dataclasses.replace(bare, epistemic_inflation=3.0)
     stretched = model.predict(X.iloc[:10])
     np.testing.assert_allclose(stretched.mean, plain.mean, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(stretched.latent_std, 3.0 * plain.latent_std, rtol=1e-6)
     # ... except for acquisition, which ranks on the posterior's own spread (same draws, same mean)
-    for unstretched in (model.predict(X.iloc[:10], epistemic_inflation=False),
-                        predict_pool(model, X.iloc[:10], 10**6, model.seed, for_acquisition=True)):
+    for unstretched in (model.predict(X.iloc[:10], for_acquisition=True),
+                        model.predict(X.iloc[:10], n_draws=10**6, seed=5, for_acquisition=True, draws_dtype=np.float32)):
         np.testing.assert_allclose(unstretched.latent_std, plain.latent_std, rtol=1e-5)
         np.testing.assert_allclose(unstretched.mean, plain.mean, rtol=1e-6)
-    assert predict_pool(model, X.iloc[:10], 10**6, model.seed, for_acquisition=True).observation_draws is None
+        assert unstretched.observation_draws is None
     # leave-one-out summaries (the report's cross-validation) stretch around each molecule's own
     # LOO mean: their point predictions do not move with the inflation (stretching around the
     # full-data mean would multiply every LOO shift by it)
     loo_means = {}
     for f in (1.0, 5.0):
-        model.model_error_ = {**bare, "epistemic_inflation": f}
+        model.model_error_ = dataclasses.replace(bare, epistemic_inflation=f)
         loo_means[f] = loo_summary(model, X.assign(smiles="C"), y)["mean"].to_numpy()
     np.testing.assert_allclose(loo_means[5.0], loo_means[1.0], rtol=1e-9, atol=1e-9)
-    weights = model.loo_weights(X, y)
+    weights = model.leave_one_out(X, y).weights
+    assert weights.shape == (len(model.posterior_), len(y)) and np.allclose(weights.sum(axis=0), 1.0)
     shifted = (weights * model.predict(X).observation_draws).sum(axis=0)
     assert np.abs(shifted - loo_means[1.0]).max() > 1e-3  # the bug this guards against
-    with pytest.raises(ValueError, match="draw_weights must have shape"):
-        model.predict(X.iloc[:3], draw_weights=weights)
     # however steep the law, the model error stays within max_error (2 widths of the range)
     far = X.iloc[[int(np.argmax(y))]]
     model.model_error_ = bare
     without_error = model.predict(far).latent_std[0]
-    model.model_error_ = {**bare, "constant": 1e6}
-    assert law["max_error"] == pytest.approx(2 * (y.max() - y.min()))
-    assert model.predict(far).latent_std[0] < 1.1 * np.hypot(without_error, law["max_error"])
+    model.model_error_ = dataclasses.replace(bare, constant=1e6)
+    assert law.max_error == pytest.approx(2 * (y.max() - y.min()))
+    assert model.predict(far).latent_std[0] < 1.1 * np.hypot(without_error, law.max_error)
     model.model_error_ = law
     uncalibrated = BayesianILR(seed=3, sampler={"draws": 200, "tune": 300}, calibration={"method": "none"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         uncalibrated.fit(X, y)
-    assert uncalibrated.model_error_["constant"] == 0 and uncalibrated.diagnostics_["calibration"] == {"method": "none"}
+    assert uncalibrated.model_error_.constant == 0 and uncalibrated.diagnostics_.calibration.method == "none"
 
 
 def test_bad_inputs_give_clear_errors():
@@ -254,7 +259,7 @@ def test_log_target_gives_positive_predictions_in_target_units(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
-    noise_sd_log = model.draws_["sigma"] * model.y_scale_
+    noise_sd_log = model.posterior_.sigma * model.scaling_.y_scale
     assert noise_sd_log.min() >= 0.05 - 1e-9 and np.median(noise_sd_log) < 0.1
     prediction = model.predict(X)
     assert (prediction.latent_draws > 0).all() and (prediction.interval(0.9)[0] > 0).all()

@@ -213,12 +213,12 @@ def test_backtest_of_three_rounds_writes_the_metrics_for_each_seed_of_a_multirun
 
 
 def test_pool_predictions_that_overflow_are_found_and_left_out():
-    from discovery.campaign.predict import PoolPrediction
+    from discovery.model import Prediction
 
     draws = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
     draws[3, 1] = np.float32(np.exp(80.0)) * np.float32(1e6)  # a log-scale draw that overflowed float32
     draws[0, 4] = np.nan
-    prediction = PoolPrediction(draws.mean(axis=0), draws.std(axis=0), draws.std(axis=0), draws, draws.copy())
+    prediction = Prediction(draws.mean(axis=0), draws.std(axis=0), draws.std(axis=0), draws, draws.copy())
     finite = prediction.finite()
     assert finite.tolist() == [True, False, True, True, False]
     kept = prediction.take(finite)
@@ -227,11 +227,11 @@ def test_pool_predictions_that_overflow_are_found_and_left_out():
 
 
 def test_physical_limits_clip_reported_predictions_and_are_validated():
-    from discovery.campaign.predict import PoolPrediction
     from discovery.campaign.settings import CampaignSettings
+    from discovery.model import Prediction
 
     draws = np.random.default_rng(0).normal(1.5, 1.0, size=(200, 4)).astype(np.float32)
-    prediction = PoolPrediction(draws.mean(axis=0), draws.std(axis=0), draws.std(axis=0), draws, draws + 0.1)
+    prediction = Prediction(draws.mean(axis=0), draws.std(axis=0), draws.std(axis=0), draws, draws + 0.1)
     assert prediction.clipped(None, None) is prediction
     clipped = prediction.clipped(1.0, None)
     assert clipped.latent_draws.min() == 1.0 and clipped.observation_draws.min() == 1.0

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from discovery.model import FitDiagnostics
 from discovery.report import ReportData, ReportOptions, build_html, observed_coverage, predictive_summary, render_report
 from discovery.report.demo import build_demo_data
 from discovery.report.format import interval, number, percent
@@ -112,17 +113,18 @@ def test_user_text_is_escaped_and_bad_smiles_do_not_crash(demo, tmp_path):
 
 def test_sampler_problems_and_advi_are_flagged_in_plain_language(demo):
     data, _, _ = demo
-    troubled = dataclasses.replace(data, diagnostics={
-        "method": "nutpie", "divergences": 40, "n_draws": 400, "max_rhat": 1.2, "min_ess_bulk": 30.0,
-        "warnings": ["chains disagree (max R-hat 1.200 > 1.05): run longer"],
-    })
+    troubled = dataclasses.replace(data, diagnostics=FitDiagnostics(
+        sampler="NUTS (nutpie)", exact=True, divergences=40, n_draws=400, max_rhat=1.2, min_ess_bulk=30.0,
+        warnings=("chains disagree (max R-hat 1.200 > 1.05): run longer",),
+    ))
     html = build_html(troubled)
     assert '<div class="alert red"' in html and "<b>Critical:</b> Model sampling: chains disagree" in html
     diagnostics = [[text for _, text in row] for row in parse_tables(html)["diag"]]
     assert diagnostics[1][:3] == ["Largest R-hat", "1.20", "check"]
     assert diagnostics[3][:3] == ["Divergent transitions", "40 of 400", "check"]
-    approximate = build_html(dataclasses.replace(data, diagnostics={"method": "advi", "warnings": []}))
-    assert "fast ADVI approximation" in approximate
+    approximate = build_html(dataclasses.replace(
+        data, diagnostics=FitDiagnostics(sampler="ADVI (variational approximation)", exact=False, n_draws=400)))
+    assert "fast approximation (ADVI" in approximate
     assert len(parse_tables(approximate)["diag"]) == 1
 
 
@@ -146,7 +148,7 @@ def test_a_first_round_without_history_or_proposals_still_renders(demo):
     data, _, _ = demo
     first = dataclasses.replace(
         data, round=1, measured=data.measured[data.measured["round"] == 0], proposals=data.proposals.iloc[:0],
-        cv=None, last_round=None, pool_summary=None, diagnostics={}, warnings=[],
+        cv=None, last_round=None, pool_summary=None, diagnostics=None, warnings=[],
     )
     html = build_html(first)
     assert "No cross-validated predictions" in html and "Last round" not in html

@@ -20,13 +20,12 @@ import pandas as pd
 from discovery.acquisition import proposal_table, select_batch
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals
-from discovery.campaign.predict import PoolPrediction, predict_pool
 from discovery.campaign.settings import RunSettings
 from discovery.campaign.store import CampaignStore
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.features import featurize
 from discovery.features.fingerprints import morgan_fingerprints
-from discovery.model import PropertyModel, make_model
+from discovery.model import Prediction, PropertyModel, make_model
 from discovery.pool import generate_pool
 
 log = logging.getLogger("discovery.campaign")
@@ -67,7 +66,7 @@ class FittedRound:
     X: pd.DataFrame
     y: np.ndarray
     pool: pd.DataFrame
-    pool_prediction: PoolPrediction
+    pool_prediction: Prediction
 
 
 class Campaign:
@@ -237,8 +236,8 @@ class Campaign:
             raise ValueError("no pool candidate could be featurised; see the failures table")
         n_draws = s.acquisition.n_draws or 512
         # what the proposals and report show, within the property's physical limits
-        pool_prediction = predict_pool(model, pool_X, n_draws, seed).clipped(*s.campaign.limits)
-        pool_draws = predict_pool(model, pool_X, n_draws, seed, for_acquisition=True)
+        pool_prediction = model.predict(pool_X, n_draws=n_draws, seed=seed, draws_dtype=np.float32).clipped(*s.campaign.limits)
+        pool_draws = model.predict(pool_X, n_draws=n_draws, seed=seed, for_acquisition=True, draws_dtype=np.float32)
         finite = pool_prediction.finite() & pool_draws.finite()
         if not finite.all():  # one wild extrapolation must not stop the round
             self.store.record_failures(
@@ -250,7 +249,7 @@ class Campaign:
                         int((~finite).sum()))
             pool, pool_X = pool[finite].reset_index(drop=True), pool_X[finite].reset_index(drop=True)
             pool_prediction, pool_draws = pool_prediction.take(finite), pool_draws.take(finite)
-        measured_draws = predict_pool(model, X, n_draws, seed + 1, for_acquisition=True)
+        measured_draws = model.predict(X, n_draws=n_draws, seed=seed + 1, for_acquisition=True, draws_dtype=np.float32)
 
         proposed = set(self.store.proposals()["identity"])
         available = ~pool["identity"].isin(proposed | set(measured["identity"])).to_numpy()
@@ -261,7 +260,7 @@ class Campaign:
             available=available, fingerprints=pool_fps, seed=seed,
         )
         table = proposal_table(
-            selection, pool_prediction.subset(selection.indices), list(pool["candidate_id"]), list(pool["smiles"]),
+            selection, pool_prediction.take(selection.indices), list(pool["candidate_id"]), list(pool["smiles"]),
             pool_fps, list(measured["candidate_id"]), list(measured["smiles"]), measured_fps,
             best_value=float(y[best_index]), direction=s.campaign.direction,
         )
@@ -293,7 +292,7 @@ class Campaign:
         fit_dir = self.folder / "fits" / f"round_{round_number:03d}"
         record = self.store.fit(round_number)
         model = make_model(s.model_name, **{"seed": seed, **s.model_params})
-        if record is not None and record["data_hash"] == data_hash and hasattr(model, "load"):
+        if record is not None and record["data_hash"] == data_hash and model.capabilities.persistence:
             try:
                 saved = type(model).load(record["path"])
             except (OSError, ValueError) as exc:  # missing, or saved by an older version: fit again
@@ -304,13 +303,14 @@ class Campaign:
         log.info("round %d: fitting %s on %d molecules", round_number, s.model_name, len(y))
         start = time.perf_counter()
         model.fit(X, y)
-        diagnostics = getattr(model, "diagnostics_", {})
-        health = "; ".join(diagnostics.get("warnings", [])) or "sampler diagnostics fine"
-        log.info("round %d: fitted in %.0f s (%s)", round_number, time.perf_counter() - start, health)
-        if hasattr(model, "save"):
+        diagnostics = model.diagnostics_
+        health = "; ".join(diagnostics.warnings) if diagnostics is not None else ""
+        log.info("round %d: fitted in %.0f s (%s)", round_number, time.perf_counter() - start,
+                 health or "sampler diagnostics fine")
+        if model.capabilities.persistence:
             model.save(fit_dir)
-        self.store.record_fit(round_number, s.config_hash, data_hash, str(fit_dir),
-                              float(getattr(model, "fit_seconds_", 0.0)), getattr(model, "diagnostics_", {}))
+        self.store.record_fit(round_number, s.config_hash, data_hash, str(fit_dir), model.fit_seconds_,
+                              None if diagnostics is None else diagnostics.to_dict())
         return model
 
     def _pool(self, round_number: int, measured: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from discovery.model import TargetTransform
 from discovery.report import ReportData, ReportOptions, loo_summary, render_report
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> 
     if len(failures):
         warnings.append(f"{len(failures)} molecule(s) could not be used (unparsable or QM failure); see the "
                         f"failures table in {store.path}")
-    coefficients = model.coefficients() if hasattr(model, "coefficients") else _empty_coefficients()
+    coefficients = model.coefficients() if model.capabilities.coefficients else _empty_coefficients()
     data = ReportData(
         campaign=s.campaign.name,
         round=round_number,
@@ -50,14 +51,14 @@ def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> 
         proposals=proposals,
         pool=pool_table,
         coefficients=coefficients,
-        diagnostics=dict(getattr(model, "diagnostics_", {})),
+        diagnostics=model.diagnostics_,
         cv=loo_summary(model, fitted.X, fitted.y, s.campaign.limits),
         last_round=last_round,
         warnings=warnings,
         pool_summary=store.pool_summary(round_number),
         unit=s.campaign.unit,
         model_name=s.model_name,
-        model_scale=(f"ln {s.campaign.target}" if getattr(model, "target_transform", "none") == "log" else None),
+        model_scale=(f"ln {s.campaign.target}" if model.target_transform is TargetTransform.LOG else None),
     )
     options = ReportOptions.from_dict(dict(s.report.options))
     out = render_report(data, campaign.folder / "report.html", options)

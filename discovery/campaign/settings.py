@@ -17,7 +17,7 @@ from typing import Any
 
 from discovery.acquisition import AcquisitionSettings
 from discovery.features import QMSettings
-from discovery.model import MODELS
+from discovery.model import MODELS, model_class
 from discovery.paths import resolve_input_file
 from discovery.pool import PoolSettings
 
@@ -220,6 +220,14 @@ class RunSettings:
         _check_keys(model, {"name", "params"}, {"name"}, "model")
         if model["name"] not in MODELS:
             raise ValueError(f"model.name must be one of {sorted(MODELS)}, got {model['name']!r}")
+        cls = model_class(model["name"])
+        if not cls.capabilities.posterior_draws:
+            raise ValueError(f"model {model['name']!r} gives no posterior draws, and a campaign's acquisition ranks on "
+                             f"them; choose one of {sorted(n for n in MODELS if model_class(n).capabilities.posterior_draws)}")
+        try:  # the parameters are checked now, not deep inside the round's fit
+            cls(**{"seed": int(cfg.get("seed", 0)), **dict(model.get("params") or {})})
+        except TypeError as exc:
+            raise ValueError(f"model.params: {exc}") from None
         report_values = dict(cfg.get("report") or {})
         enabled = bool(report_values.pop("enabled", True))
         ingest = cfg.get("ingest")

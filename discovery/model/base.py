@@ -1,79 +1,220 @@
-"""The contract every property model follows: scikit-learn style `fit` / `predict`.
+"""The contract every property model follows, and the work they share, done once here.
 
 `X` is a molecule table as `discovery.features.featurize` returns it (a pandas DataFrame with a
 `smiles` column, QM descriptor columns and 0/1 category columns), restricted to rows whose
 status is "ok". Each model takes the columns it needs: interaction models the descriptors and
 categories, fingerprint models the SMILES. So every model, ours and the baselines, runs on the
 same input and is interchangeable in evaluation and campaigns.
+
+`PropertyModel` is scikit-learn's estimator contract (constructor keyword arguments are the
+parameters, `fit(X, y) -> self`) with a predictive distribution instead of point predictions.
+It does the shared work: validating the training data, timing the fit, predicting large tables
+chunk by chunk with independent noise per chunk, keeping a fixed number of draws, saving and
+loading without pickle. A model fills the hooks `_fit`, `_predict` and, if it can be saved,
+`_save_state` / `_load_state`, and says what it can do in `capabilities`, so callers never probe.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import json
+import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from sklearn.base import BaseEstimator
+
+from discovery import __version__
+from discovery.files import atomic_write_text
+from discovery.model.diagnostics import FitDiagnostics
+from discovery.model.prediction import Prediction
+
+M = TypeVar("M", bound="PropertyModel")
+
+
+class TargetTransform(str, enum.Enum):
+    """The scale a model is linear in: the property itself, or its logarithm (positive
+    properties spanning orders of magnitude, e.g. permittivity or viscosity)."""
+
+    NONE = "none"
+    LOG = "log"
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """Predictive distribution for n molecules, in the units of the target.
+class Capabilities:
+    """What a model class can do beyond `fit` / `predict` (class-level, so callers can check a
+    configuration before fitting anything).
 
     Attributes:
-        mean: Predictive mean, shape (n,).
-        std: Predictive standard deviation of a new observation (epistemic + noise), shape (n,).
-        latent_std: Standard deviation of the noise-free property (epistemic only), shape (n,).
-        latent_draws: Posterior draws of the noise-free property, shape (n_draws, n), or None
-            for models without a posterior sample.
-        observation_draws: Posterior predictive draws of an observation, shape (n_draws, n),
-            or None.
+        posterior_draws: `predict` gives joint posterior draws of the property (acquisition
+            ranks on them; a campaign needs them).
+        persistence: `save` / `load` round-trip a fitted model (a resumed round reuses its fit).
+        coefficients: `coefficients()` gives a table of the model's terms.
+        leave_one_out: `leave_one_out()` gives leave-one-out predictives from one fit.
+        descriptors: Takes descriptor columns (`descriptors=`), not only the SMILES.
     """
 
-    mean: np.ndarray
-    std: np.ndarray
-    latent_std: np.ndarray
-    latent_draws: np.ndarray | None = None
-    observation_draws: np.ndarray | None = None
+    posterior_draws: bool = False
+    persistence: bool = False
+    coefficients: bool = False
+    leave_one_out: bool = False
+    descriptors: bool = False
 
-    def quantiles(self, q: float | np.ndarray) -> np.ndarray:
-        """Quantiles of a new observation, shape (len(q), n) (or (n,) for scalar q).
 
-        From the posterior predictive draws when present, else from a normal with `mean`/`std`.
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Leave-one-out predictives of the training molecules from one fit.
+
+    Attributes:
+        observation_draws: Predictive draws of a new measurement, shape (s, n).
+        weights: Importance weights turning them into leave-one-out predictives, shape (s, n),
+            columns summing to 1.
+    """
+
+    observation_draws: np.ndarray
+    weights: np.ndarray
+
+
+class PropertyModel(BaseEstimator, ABC):
+    """fit(X, y) -> self; predict(X) -> Prediction (see the module docstring).
+
+    Fitted attributes every model has: `fit_seconds_` and `diagnostics_` (a `FitDiagnostics`, or
+    None for a model without a posterior sample to judge).
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Rows per `_predict` call: bounds memory for large pools (512 draws of 4096 rows: ~17 MB in float32).
+    chunk_rows: ClassVar[int] = 4096
+    #: The scale the model is linear in (instances may set their own).
+    target_transform: TargetTransform = TargetTransform.NONE
+
+    seed: int
+    fit_seconds_: float
+    diagnostics_: FitDiagnostics | None
+
+    # -- hooks ----------------------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        """Fit on validated data: X (n rows), y finite, shape (n,)."""
+
+    @abstractmethod
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
+        """Predict up to `chunk_rows` rows; `n_draws` as in `predict` (a model that cannot thin
+        may return more; the base keeps the first `n_draws`), `noise_seed` seeds any predictive
+        noise, `for_acquisition` as in `predict`."""
+
+    def _save_state(self, directory: Path) -> dict[str, Any]:
+        """Write the fitted state's arrays into `directory`; return the rest as JSON-able data."""
+        raise NotImplementedError
+
+    def _load_state(self, directory: Path, state: dict[str, Any]) -> None:
+        """Restore what `_save_state` wrote."""
+        raise NotImplementedError
+
+    # -- the shared work ------------------------------------------------------------------------
+    def fit(self: M, X: pd.DataFrame, y: np.ndarray) -> M:
+        """Fit on X (n rows) and y, shape (n,), in the units of the property. Returns self."""
+        y = check_training_data(X, y)
+        start = time.perf_counter()
+        self.diagnostics_ = None
+        self._fit(X, y)
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def predict(
+        self, X: pd.DataFrame, *, n_draws: int | None = None, seed: int | None = None, for_acquisition: bool = False,
+        draws_dtype: type = np.float64,
+    ) -> Prediction:
+        """The predictive distribution of the rows of X, computed `chunk_rows` at a time.
+
+        Args:
+            X: Molecule table.
+            n_draws: Keep this many posterior draws (None: all the model has); bounds memory for
+                large pools.
+            seed: Seed of the predictive noise (None: the model's own); each chunk of rows gets
+                its own stream, so their noise is independent.
+            for_acquisition: The draws acquisition ranks on: the model's own posterior of the
+                noise-free property, without any calibration stretch of the reported intervals and
+                without observation draws (memory).
+            draws_dtype: Store the draws in this type (float32 halves a large pool's memory).
         """
-        q_arr = np.atleast_1d(np.asarray(q, dtype=float))
-        if self.observation_draws is not None:
-            out = np.quantile(self.observation_draws, q_arr, axis=0)
-        else:
-            out = self.mean[None, :] + stats.norm.ppf(q_arr)[:, None] * self.std[None, :]
-        return out[0] if np.ndim(q) == 0 else out
+        self._check_fitted()
+        if len(X) == 0:
+            raise ValueError("nothing to predict: the table is empty")
+        pieces = []
+        for number, start in enumerate(range(0, len(X), self.chunk_rows)):
+            noise_seed = (self.seed if seed is None else int(seed) * 1_000_003) + number
+            piece = self._predict(X.iloc[start : start + self.chunk_rows], n_draws, noise_seed, for_acquisition)
+            pieces.append(dataclasses.replace(
+                piece,
+                latent_draws=_kept(piece.latent_draws, n_draws, draws_dtype),
+                observation_draws=None if for_acquisition else _kept(piece.observation_draws, n_draws, draws_dtype),
+            ))
+        return pieces[0] if len(pieces) == 1 else Prediction.concat(pieces)
 
-    def interval(self, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """Central predictive interval (lower, upper) of a new observation at `level`."""
-        lower, upper = self.quantiles(np.array([(1 - level) / 2, (1 + level) / 2]))
-        return lower, upper
+    def coefficients(self, level: float = 0.9) -> pd.DataFrame:
+        """The model's terms with their effect and central interval (capabilities.coefficients)."""
+        raise NotImplementedError(f"{type(self).__name__} has no table of terms")
 
-    def log_density(self, y: np.ndarray) -> np.ndarray:
-        """Log predictive density of observed values y, shape (n,), under a normal approximation."""
-        return stats.norm.logpdf(np.asarray(y, float), loc=self.mean, scale=self.std)
+    def leave_one_out(self, X: pd.DataFrame, y: np.ndarray) -> LeaveOneOut:
+        """Leave-one-out predictives of the training rows (capabilities.leave_one_out)."""
+        raise NotImplementedError(f"{type(self).__name__} gives no leave-one-out predictives from one fit")
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "fit_seconds_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
 
     @classmethod
-    def gaussian(cls, mean: np.ndarray, latent_std: np.ndarray, noise_std: float | np.ndarray) -> Prediction:
-        """A prediction from a mean, an epistemic std and a noise std (models without draws)."""
-        mean = np.asarray(mean, float)
-        latent_std = np.broadcast_to(np.asarray(latent_std, float), mean.shape).copy()
-        std = np.sqrt(latent_std**2 + np.asarray(noise_std, float) ** 2)
-        return cls(mean=mean, std=np.broadcast_to(std, mean.shape).copy(), latent_std=latent_std)
+    def parameter_names(cls) -> list[str]:
+        """The constructor's keyword arguments (scikit-learn's parameters)."""
+        return list(cls._get_param_names())
 
+    # -- persistence: JSON sidecar + the model's own array files, no pickle ----------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted model to `directory` (`model.json` and the model's array files)."""
+        if not self.capabilities.persistence:
+            raise TypeError(f"{type(self).__name__} cannot be saved")
+        self._check_fitted()
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        sidecar = {
+            "format": _format(type(self)), "version": __version__,
+            "params": self.get_params(deep=False), "state": self._save_state(out),
+            "diagnostics": None if self.diagnostics_ is None else self.diagnostics_.to_dict(),
+            "fit_seconds": self.fit_seconds_,
+        }
+        atomic_write_text(out / "model.json", json.dumps(sidecar, indent=1, default=to_jsonable))
+        return out
 
-@runtime_checkable
-class PropertyModel(Protocol):
-    """fit(X, y) -> self; predict(X) -> Prediction (see module docstring for X)."""
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> PropertyModel: ...
-
-    def predict(self, X: pd.DataFrame) -> Prediction: ...
+    @classmethod
+    def load(cls: type[M], directory: str | Path) -> M:
+        """A model saved by `save`. Raises ValueError if the folder holds another model or
+        version's format, OSError if files are missing."""
+        if not cls.capabilities.persistence:
+            raise TypeError(f"{cls.__name__} cannot be loaded")
+        path = Path(directory)
+        sidecar = json.loads((path / "model.json").read_text(encoding="utf-8"))
+        if sidecar.get("format") != _format(cls):
+            raise ValueError(f"{path / 'model.json'} is not a saved {cls.__name__}")
+        try:
+            model = cls(**sidecar["params"])
+            model._load_state(path, sidecar["state"])
+            diagnostics = sidecar["diagnostics"]
+            model.diagnostics_ = None if diagnostics is None else FitDiagnostics.from_dict(diagnostics)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path} was saved by another version of discovery ({sidecar.get('version')}); "
+                             f"fit it again ({type(exc).__name__}: {exc})") from None
+        model.fit_seconds_ = float(sidecar["fit_seconds"])
+        return model
 
 
 def check_training_data(X: pd.DataFrame, y: np.ndarray, min_rows: int = 5) -> np.ndarray:
@@ -91,3 +232,28 @@ def check_training_data(X: pd.DataFrame, y: np.ndarray, min_rows: int = 5) -> np
     if np.ptp(y) == 0:
         raise ValueError("target is constant: every measured value equals " f"{y[0]:g}; nothing to learn")
     return y
+
+
+def to_jsonable(value: Any) -> Any:
+    """`json.dumps` default for settings and fitted state: dataclasses, enums, numpy, tuples."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _format(cls: type) -> str:
+    return f"discovery.{cls.__name__}"
+
+
+def _kept(draws: np.ndarray | None, n_draws: int | None, dtype: type) -> np.ndarray | None:
+    if draws is None:
+        return None
+    return np.asarray(draws[:n_draws] if n_draws is not None else draws, dtype=dtype)

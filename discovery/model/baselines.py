@@ -33,7 +33,8 @@ from discovery.features.categories import CATEGORY_NAMES
 from discovery.features.fingerprints import morgan_fingerprints
 from discovery.features.interactions import InteractionFeatures, descriptor_matrix
 from discovery.features.qm import DESCRIPTORS
-from discovery.model.base import Prediction, check_training_data
+from discovery.model.base import Capabilities, PropertyModel
+from discovery.model.prediction import Prediction
 
 _QM_NAMES = tuple(d.name for d in DESCRIPTORS)
 _CV_FOLDS = 5
@@ -143,7 +144,7 @@ def _fit_pls(Z: np.ndarray, y: np.ndarray, n_components: int) -> PLSRegression |
     return PLSRegression(n_components=k, scale=True).fit(Z, y)
 
 
-class PLSILR:
+class PLSILR(PropertyModel):
     """Interaction linear regression by PLS (Shimakawa, Kumada & Sato, npj Comput. Mater. 2024).
 
     `InteractionFeatures(descriptors, categories, min_fraction)` is fitted on the training rows,
@@ -163,6 +164,8 @@ class PLSILR:
     `columns_` (input columns needed at predict time), `noise_std_` (units of y).
     """
 
+    capabilities = Capabilities(descriptors=True)
+
     def __init__(
         self,
         n_components: int = 8,
@@ -172,8 +175,8 @@ class PLSILR:
         seed: int = 0,
     ) -> None:
         self.n_components = n_components
-        self.descriptors = None if descriptors is None else list(descriptors)
-        self.categories = None if categories is None else list(categories)
+        self.descriptors = descriptors
+        self.categories = categories
         self.min_fraction = min_fraction
         self.seed = seed
 
@@ -184,9 +187,7 @@ class PLSILR:
             return _ConstantMean(float(y.mean()))
         return _PLSCore(features, [], pls)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> PLSILR:
-        """Fit on X (n rows) and y, shape (n,). Returns self."""
-        y = check_training_data(X, y)
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         self.descriptors_ = _select_descriptors(X, self.descriptors, type(self).__name__)
         if self.categories is not None:
             _require_columns(X, self.categories, type(self).__name__, when="was asked to use")
@@ -201,17 +202,15 @@ class PLSILR:
         self.n_components_ = int(core.pls.n_components)
         self.columns_ = list(self.features_.descriptors_) + list(self.features_.categories_)
         self.noise_std_ = _cv_rmse(self._fit_core, X, y, self.seed)
-        return self
 
-    def predict(self, X: pd.DataFrame) -> Prediction:
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
         """Predictive distribution for the n rows of X; mean and std shape (n,), units of y."""
-        _check_fitted(self, "pls_")
         _require_columns(X, self.columns_, type(self).__name__)
         mean = _PLSCore(self.features_, [], self.pls_).predict(X)
         return Prediction.gaussian(mean, 0.0, self.noise_std_)
 
 
-class PLSQM:
+class PLSQM(PropertyModel):
     """PLS on the standardised QM descriptors alone (no category interactions).
 
     Uncertainty as `PLSILR`: homoscedastic Gaussian with the 5-fold CV RMSE as noise std.
@@ -224,9 +223,11 @@ class PLSQM:
     Fitted attributes: `columns_` (descriptors used), `pls_`, `n_components_`, `noise_std_`.
     """
 
+    capabilities = Capabilities(descriptors=True)
+
     def __init__(self, n_components: int = 8, descriptors: Sequence[str] | None = None, seed: int = 0) -> None:
         self.n_components = n_components
-        self.descriptors = None if descriptors is None else list(descriptors)
+        self.descriptors = descriptors
         self.seed = seed
 
     def _fit_core(self, X: pd.DataFrame, y: np.ndarray) -> _MeanModel:
@@ -235,9 +236,7 @@ class PLSQM:
             return _ConstantMean(float(y.mean()))
         return _PLSCore(None, self.columns_, pls)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> PLSQM:
-        """Fit on X (n rows) and y, shape (n,). Returns self."""
-        y = check_training_data(X, y)
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         self.columns_ = _select_descriptors(X, self.descriptors, type(self).__name__)
         core = self._fit_core(X, y)
         if not isinstance(core, _PLSCore):
@@ -245,11 +244,9 @@ class PLSQM:
         self.pls_ = core.pls
         self.n_components_ = int(core.pls.n_components)
         self.noise_std_ = _cv_rmse(self._fit_core, X, y, self.seed)
-        return self
 
-    def predict(self, X: pd.DataFrame) -> Prediction:
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
         """Predictive distribution for the n rows of X; mean and std shape (n,), units of y."""
-        _check_fitted(self, "pls_")
         _require_columns(X, self.columns_, type(self).__name__)
         mean = _PLSCore(None, self.columns_, self.pls_).predict(X)
         return Prediction.gaussian(mean, 0.0, self.noise_std_)
@@ -292,7 +289,7 @@ class _KRRCore:
         return self.y_mean + self.y_scale * np.asarray(self.model.predict(Z), dtype=float).ravel()
 
 
-class KernelRidgeQM:
+class KernelRidgeQM(PropertyModel):
     """RBF kernel ridge regression on the standardised QM descriptors.
 
     alpha in {1e-3, ..., 10} and gamma in {0.01, 0.1, 1, 10} / n_descriptors are chosen by 5-fold
@@ -307,26 +304,24 @@ class KernelRidgeQM:
     Fitted attributes: `columns_`, `alpha_`, `gamma_`, `noise_std_` (units of y).
     """
 
+    capabilities = Capabilities(descriptors=True)
+
     def __init__(self, descriptors: Sequence[str] | None = None, seed: int = 0) -> None:
-        self.descriptors = None if descriptors is None else list(descriptors)
+        self.descriptors = descriptors
         self.seed = seed
 
     def _fit_core(self, X: pd.DataFrame, y: np.ndarray) -> _KRRCore:
         return _KRRCore(self.columns_, self.seed).fit(X, y)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> KernelRidgeQM:
-        """Fit on X (n rows) and y, shape (n,). Returns self."""
-        y = check_training_data(X, y)
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         self.columns_ = _select_descriptors(X, self.descriptors, type(self).__name__)
         self.core_ = self._fit_core(X, y)
         self.alpha_ = self.core_.alpha
         self.gamma_ = self.core_.gamma
         self.noise_std_ = _cv_rmse(self._fit_core, X, y, self.seed)
-        return self
 
-    def predict(self, X: pd.DataFrame) -> Prediction:
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
         """Predictive distribution for the n rows of X; mean and std shape (n,), units of y."""
-        _check_fitted(self, "core_")
         _require_columns(X, self.columns_, type(self).__name__)
         return Prediction.gaussian(self.core_.predict(X), 0.0, self.noise_std_)
 
@@ -336,7 +331,7 @@ class KernelRidgeQM:
 # --------------------------------------------------------------------------------------------
 
 
-class RandomForestMorgan:
+class RandomForestMorgan(PropertyModel):
     """Random forest on Morgan fingerprints of `X["smiles"]`.
 
     Uncertainty: latent std = standard deviation of the per-tree predictions (shape (n,)); noise
@@ -353,6 +348,8 @@ class RandomForestMorgan:
     Fitted attributes: `forest_`, `noise_std_` (units of y), `columns_` (["smiles"]).
     """
 
+    capabilities = Capabilities(posterior_draws=True)
+
     def __init__(
         self,
         n_estimators: int = 500,
@@ -367,9 +364,7 @@ class RandomForestMorgan:
         self.min_samples_leaf = min_samples_leaf
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> RandomForestMorgan:
-        """Fit on X (n rows, a `smiles` column) and y, shape (n,). Returns self."""
-        y = check_training_data(X, y)
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         self.columns_ = ["smiles"]
         _require_columns(X, self.columns_, type(self).__name__, when="needs")
         fps = morgan_fingerprints(_smiles(X), int(self.radius), int(self.n_bits))
@@ -385,12 +380,10 @@ class RandomForestMorgan:
         if not ok.any():
             raise ValueError("no out-of-bag predictions; increase n_estimators")
         self.noise_std_ = float(np.sqrt(np.mean((oob[ok] - y[ok]) ** 2)))
-        return self
 
-    def predict(self, X: pd.DataFrame) -> Prediction:
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
         """Predictive distribution for the n rows of X; mean and std shape (n,), units of y;
         `latent_draws` (n_trees, n) are the individual trees' predictions."""
-        _check_fitted(self, "forest_")
         _require_columns(X, self.columns_, type(self).__name__)
         fps = morgan_fingerprints(_smiles(X), int(self.radius), int(self.n_bits)).astype(np.float32)
         per_tree = np.stack([tree.predict(fps) for tree in self.forest_.estimators_])  # (n_trees, n)
@@ -441,7 +434,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class TanimotoGP:
+class TanimotoGP(PropertyModel):
     """Exact GP on Morgan fingerprints with a scaled Tanimoto kernel (GAUCHE-style).
 
     A BoTorch `SingleTaskGP` in float64 with a constant mean, `ScaleKernel(TanimotoKernel())`,
@@ -468,6 +461,8 @@ class TanimotoGP:
     MAX_JOINT = 2000
     _CHUNK = 2000  # test points per posterior evaluation above MAX_JOINT: bounds memory
 
+    capabilities = Capabilities(posterior_draws=True)
+
     def __init__(self, radius: int = 2, n_bits: int = 2048, n_draws: int = 256, seed: int = 0) -> None:
         self.radius = radius
         self.n_bits = n_bits
@@ -480,8 +475,7 @@ class TanimotoGP:
         fps = morgan_fingerprints(_smiles(X), int(self.radius), int(self.n_bits))
         return torch.as_tensor(fps, dtype=torch.float64)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> TanimotoGP:
-        """Fit on X (n rows, a `smiles` column) and y, shape (n,). Returns self."""
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
         import torch
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
@@ -489,7 +483,6 @@ class TanimotoGP:
         from gpytorch.kernels import ScaleKernel
         from gpytorch.mlls import ExactMarginalLogLikelihood
 
-        y = check_training_data(X, y)
         self.columns_ = ["smiles"]
         _require_columns(X, self.columns_, type(self).__name__, when="needs")
         train_x = self._inputs(X)
@@ -508,22 +501,20 @@ class TanimotoGP:
         y_scale = float(model.outcome_transform.stdvs.squeeze())
         self.noise_std_ = float(model.likelihood.noise.detach().squeeze().sqrt()) * y_scale
         self.outputscale_ = float(model.covar_module.outputscale.detach()) * y_scale**2
-        return self
 
-    def predict(self, X: pd.DataFrame) -> Prediction:
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
         """Predictive distribution for the n rows of X (see the class docstring for shapes)."""
         import torch
 
-        _check_fitted(self, "model_")
         _require_columns(X, self.columns_, type(self).__name__)
         test_x = self._inputs(X)
         n = len(X)
-        n_draws = int(self.n_draws)
+        count = int(self.n_draws) if n_draws is None else min(int(self.n_draws), n_draws)
         mean = np.empty(n)
         var = np.empty(n)
-        draws = np.empty((n_draws, n)) if n_draws > 0 else None
+        draws = np.empty((count, n)) if count > 0 else None
         with torch.no_grad(), torch.random.fork_rng():
-            torch.manual_seed(int(self.seed))
+            torch.manual_seed(noise_seed)
             # One posterior over all points when the draws are joint, else bounded chunks.
             chunk = max(n, 1) if n <= self.MAX_JOINT else self._CHUNK
             for start in range(0, n, chunk):
@@ -532,15 +523,10 @@ class TanimotoGP:
                 mean[start:stop] = posterior.mean.squeeze(-1).numpy()
                 var[start:stop] = posterior.variance.squeeze(-1).clamp_min(0.0).numpy()
                 if draws is not None and n <= self.MAX_JOINT:
-                    draws[:, start:stop] = posterior.rsample(torch.Size([n_draws])).squeeze(-1).numpy()
+                    draws[:, start:stop] = posterior.rsample(torch.Size([count])).squeeze(-1).numpy()
             if draws is not None and n > self.MAX_JOINT:
-                eps = torch.randn(n_draws, n, dtype=torch.float64).numpy()
+                eps = torch.randn(count, n, dtype=torch.float64).numpy()
                 draws = mean[None, :] + np.sqrt(var)[None, :] * eps
         latent_std = np.sqrt(var)
         std = np.sqrt(var + self.noise_std_**2)
         return Prediction(mean=mean, std=std, latent_std=latent_std, latent_draws=draws)
-
-
-def _check_fitted(model: object, attribute: str) -> None:
-    if not hasattr(model, attribute):
-        raise RuntimeError(f"{type(model).__name__} is not fitted; call fit() first")

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from discovery.model import FitDiagnostics, PropertyModel, TargetTransform
+
 MEASURED_COLUMNS = ("smiles", "value", "round", "candidate_id")
 PROPOSAL_COLUMNS = (
     "rank", "candidate_id", "smiles", "mean", "lower_90", "upper_90", "prob_beat_best",
@@ -49,8 +51,7 @@ class ReportData:
         proposals: The candidates proposed for the lab, ranked.
         pool: Predicted mean and latent std of every pool candidate.
         coefficients: Posterior summary of the model terms, strongest first.
-        diagnostics: Sampler diagnostics (`BayesianILR.diagnostics_`): method, divergences,
-            n_draws, max_rhat, min_ess_bulk, warnings, optionally a `calibration` dict.
+        diagnostics: The model's `FitDiagnostics` (None for a model without a posterior sample).
         cv: Cross-validated predictions of the measured molecules, or None.
         last_round: The previous round's proposals with their measured values, or None.
         warnings: Campaign-level warnings, shown first.
@@ -71,7 +72,7 @@ class ReportData:
     proposals: pd.DataFrame
     pool: pd.DataFrame
     coefficients: pd.DataFrame
-    diagnostics: dict[str, Any]
+    diagnostics: FitDiagnostics | None
     cv: pd.DataFrame | None = None
     last_round: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
@@ -169,18 +170,16 @@ def observed_coverage(pit: np.ndarray, nominal: np.ndarray) -> np.ndarray:
 
 
 def loo_summary(
-    model: Any, X: pd.DataFrame, y: np.ndarray, limits: tuple[float | None, float | None] = (None, None),
+    model: PropertyModel, X: pd.DataFrame, y: np.ndarray, limits: tuple[float | None, float | None] = (None, None),
 ) -> pd.DataFrame | None:
-    """The `cv` table of the measured molecules from one fit: PSIS-LOO (`model.loo_weights`) over
-    the predictive draws, or None for a model without importance weights. The draws are asked for
-    with those weights (`draw_weights`), so a model that stretches its posterior spread for the
-    reported intervals stretches each molecule around its own leave-one-out mean; they are clipped
-    to the property's physical `limits` (None: no limit), as the proposals are."""
-    if not hasattr(model, "loo_weights"):
+    """The `cv` table of the measured molecules from one fit (`model.leave_one_out`), or None for
+    a model that gives no leave-one-out predictives. The draws are clipped to the property's
+    physical `limits` (None: no limit), as the proposals are."""
+    if not model.capabilities.leave_one_out:
         return None
-    weights = model.loo_weights(X, y)
-    draws = model.predict(X, draw_weights=weights).observation_draws  # all draws, the order of the weights
+    loo = model.leave_one_out(X, y)
+    draws = loo.observation_draws
     if limits != (None, None):
         draws = np.clip(draws, *limits)
-    point = "median" if getattr(model, "target_transform", "none") == "log" else "mean"
-    return predictive_summary(X["smiles"], y, draws, weights, point=point)
+    point = "median" if model.target_transform is TargetTransform.LOG else "mean"
+    return predictive_summary(X["smiles"], y, draws, loo.weights, point=point)

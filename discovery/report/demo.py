@@ -22,7 +22,7 @@ from rdkit.Chem import Crippen, Descriptors, rdMolDescriptors
 from discovery.chem import Molecule, MoleculeError, parse_molecule
 from discovery.features.categories import category_frame
 from discovery.features.fingerprints import morgan_fingerprints, tanimoto_similarity
-from discovery.model.bayes_ilr import BayesianILR
+from discovery.model.bayes import BayesianILR
 from discovery.paths import resolve_input_file
 from discovery.report.data import ReportData, loo_summary
 

@@ -25,9 +25,6 @@ class ReportOptions:
     structure_height: int = 150
     neighbour_width: int = 150
     neighbour_height: int = 105
-    max_rhat: float = 1.05
-    min_ess_bulk: float = 100.0
-    max_divergent_fraction: float = 0.01
 
     def __post_init__(self) -> None:
         if self.top_terms < 1 or self.max_pool_points_scatter < 1 or self.figure_dpi < 30:

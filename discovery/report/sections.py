@@ -39,11 +39,12 @@ class Alert:
 
 def collect_warnings(data: ReportData, options: ReportOptions) -> list[Alert]:
     """Everything that should make the chemist pause, most serious first."""
-    found = [Alert(f"Model sampling: {w}", critical=True) for w in data.diagnostics.get("warnings", [])]
-    if data.diagnostics.get("method") == "advi":
+    d = data.diagnostics
+    found = [] if d is None else [Alert(f"Model sampling: {w}", critical=True) for w in d.warnings]
+    if d is not None and not d.exact:
         found.append(Alert(
-            "The posterior is a fast ADVI approximation: there are no convergence checks and its "
-            "intervals tend to be too narrow. Rerun with NUTS (sampler.method=nutpie) before relying on them."
+            f"The posterior is a fast approximation ({d.sampler}): there are no convergence checks and its "
+            "intervals tend to be too narrow. Rerun with an exact sampler before relying on them."
         ))
     found += [Alert(w) for w in data.warnings]
     if data.proposals.empty:
@@ -131,17 +132,17 @@ def summary(data: ReportData, options: ReportOptions) -> str:
 
 def model_health(data: ReportData, options: ReportOptions) -> str:
     parts = [table(["Check", "Value", "Status", "What it means"], _diagnostic_rows(data, options), sortable=False, css="diag")]
-    calibration = data.diagnostics.get("calibration") or {}
-    if calibration.get("method") not in (None, "none"):
+    calibration = None if data.diagnostics is None else data.diagnostics.calibration
+    if calibration is not None and calibration.applied:
         parts.append(
             '<p class="note">Extrapolation rehearsal: the most extreme measured values were held out and predicted '
             "from the rest. From it the model learned how far to widen its intervals: the posterior spread of every "
-            f"prediction is stretched <b>{number(calibration.get('epistemic_inflation'))}×</b>, and a model error of "
-            f"<b>{number(calibration.get('model_error_constant'))} + "
-            f"{number(calibration.get('model_error_per_distance'))} × distance beyond the measured range</b> "
+            f"prediction is stretched <b>{number(calibration.epistemic_inflation)}×</b>, and a model error of "
+            f"<b>{number(calibration.model_error_constant)} + "
+            f"{number(calibration.model_error_per_distance)} × distance beyond the measured range</b> "
             f"(standard deviation, in {escape(data.scale_label)}) is added "
             "(before this, the held-out 90 % intervals covered "
-            f"{percent(calibration.get('held_out_coverage_before'))}). The stretch widens the intervals shown here; "
+            f"{percent(calibration.held_out_coverage_before)}). The stretch widens the intervals shown here; "
             "the batch was chosen on the unstretched posterior, because as an exploration bonus the stretch "
             "over-explores.</p>"
         )
@@ -311,25 +312,11 @@ def _status(ok: bool | None) -> Cell:
 
 
 def _diagnostic_rows(data: ReportData, options: ReportOptions) -> list[list[Cell]]:
-    d = data.diagnostics
-    method = str(d.get("method", "unknown"))
-    sampler_names = {"nutpie": "NUTS (nutpie)", "pymc": "NUTS (PyMC)", "advi": "ADVI (variational approximation)"}
-    known = method in sampler_names
-    rows = [[text("Sampler"), text(sampler_names.get(method, method)), _status(method != "advi" if known else None),
-             text("NUTS samples the exact posterior; ADVI is a fast approximation without convergence checks.")]]
-    if method == "advi":
-        return rows
-    rhat, ess = _float(d.get("max_rhat")), _float(d.get("min_ess_bulk"))
-    divergences, n_draws = int(d.get("divergences", 0)), int(d.get("n_draws", 0))
-    rows.append([text("Largest R-hat"), text(number(rhat, 3)), _status(None if math.isnan(rhat) else rhat <= options.max_rhat),
-                 text(f"Independent chains agree when R-hat ≤ {options.max_rhat}; larger means run the sampler longer.")])
-    rows.append([text("Smallest bulk ESS"), text(number(ess, 3)), _status(None if math.isnan(ess) else ess >= options.min_ess_bulk),
-                 text(f"Effective number of independent draws; below {options.min_ess_bulk:.0f} intervals are noisy.")])
-    fraction = divergences / n_draws if n_draws else 0.0
-    rows.append([text("Divergent transitions"), text(f"{divergences} of {n_draws}"),
-                 _status(fraction <= options.max_divergent_fraction),
-                 text("Divergences mean parts of the posterior were not explored; a few are tolerable.")])
-    return rows
+    if data.diagnostics is None:
+        return [[text("Sampler"), text("none"), _status(None),
+                 text("This model has no posterior sample to check; its intervals come from cross-validation.")]]
+    return [[text(check.name), text(check.value if isinstance(check.value, str) else number(check.value, 3)),
+             _status(check.ok), text(check.meaning)] for check in data.diagnostics.checks()]
 
 
 def _last_round(data: ReportData, options: ReportOptions) -> str:
@@ -386,11 +373,3 @@ def _pool_summary_rows(summary: dict) -> list[list[Cell]]:
 
 def _count(value: object) -> Cell:
     return Cell(f"{value:,}" if isinstance(value, int | np.integer) else escape(str(value)), numeric=True)
-
-
-def _float(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-

@@ -25,7 +25,7 @@ import pandas as pd
 
 from discovery.datasets import load_property
 from discovery.features import default_cache_path, featurize
-from discovery.model.bayes_ilr import BayesianILR
+from discovery.model.bayes import BayesianILR
 
 
 def main() -> None:
@@ -65,15 +65,16 @@ def main() -> None:
             "seed": seed, "target_accept": target_accept, "calibration": calibration, "noise_floor": noise_floor,
             "n_features": len(model.columns_),
             "fit_s": round(seconds, 1),
-            **{k: model.diagnostics_[k] for k in ("divergences", "n_draws", "max_rhat", "min_ess_bulk")},
+            **{k: getattr(model.diagnostics_, k) for k in ("divergences", "n_draws", "max_rhat", "min_ess_bulk")},
             # where the time goes: numba compile, NUTS sampling (leapfrog steps per draw), rehearsal
-            "compile_s": round(model.diagnostics_["compile_seconds"], 1),
-            "sampling_s": round(model.diagnostics_["sampling_seconds"], 1),
-            "leapfrog_steps_per_draw": round(model.diagnostics_["leapfrog_steps_per_draw"], 1),
+            "compile_s": round(model.diagnostics_.compile_seconds, 1),
+            "sampling_s": round(model.diagnostics_.sampling_seconds, 1),
+            "leapfrog_steps_per_draw": round(model.diagnostics_.steps_per_draw, 1),
         }
-        calibration_health = model.diagnostics_["calibration"]
-        if "rehearsal_seconds" in calibration_health:
-            entry |= {k: round(calibration_health[k], 3) for k in ("rehearsal_seconds", "rehearsal_max_rhat", "rehearsal_min_ess_bulk")}
+        calibration_health = model.diagnostics_.calibration
+        if calibration_health.applied:
+            entry |= {k: round(getattr(calibration_health, k), 3)
+                      for k in ("rehearsal_seconds", "rehearsal_max_rhat", "rehearsal_min_ess_bulk")}
         report["fits"].append(entry)
         print(json.dumps(entry), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.evaluation import json_safe
-from discovery.model.bayes_ilr import BayesianILR
+from discovery.model.bayes import BayesianILR
 
 NOISE_SD = 0.5
 
@@ -85,7 +85,7 @@ def main() -> None:
                 "test_rmse": round(float(np.sqrt(np.mean((prediction.mean - y_test) ** 2))), 3),
                 "coverage_90": round(float(np.mean((y_test >= low) & (y_test <= high))), 3),
                 "target_sd": round(float(np.std(y_test)), 2),
-                **{k: d[k] for k in ("max_rhat", "min_ess_bulk", "divergences")},
+                **{k: getattr(d, k) for k in ("max_rhat", "min_ess_bulk", "divergences")},
             }
             entry = json_safe(entry)
             report["fits"].append(entry)

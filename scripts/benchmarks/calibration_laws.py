@@ -37,7 +37,8 @@ from scipy import stats
 
 from discovery.datasets import PROPERTIES, load_property
 from discovery.evaluation import make_splits, prepare_dataset
-from discovery.model.bayes_ilr import BayesianILR, CalibrationSettings, edge_law, epistemic_inflation
+from discovery.model.bayes import BayesianILR, CalibrationSettings
+from discovery.model.bayes.calibration import ModelErrorLaw, edge_law, epistemic_inflation
 
 Z90 = float(stats.norm.ppf(0.95))
 
@@ -48,7 +49,7 @@ def collect(name: str, seed: int) -> dict:
     X, y = data.table, np.asarray(data.y, float)
     X_train, y_train = X.iloc[split.train], y[split.train]
     model = BayesianILR(seed=seed).fit(X_train, y_train)  # the default rehearsal, kept in rehearsal_
-    model.model_error_ = model._no_model_error(y_train)
+    model.model_error_ = ModelErrorLaw.none(y_train, model.calibration)
     p = model.predict(X.iloc[split.test])
     test = {"y": y[split.test].tolist(), "mean": p.mean.tolist(), "std": p.std.tolist(), "latent_std": p.latent_std.tolist(),
             "fit_min": float(y_train.min()), "fit_max": float(y_train.max())}

@@ -1,0 +1,312 @@
+"""BayesianILR: the interaction linear model with regularised-horseshoe priors.
+
+The pieces: `design` (interaction columns and standardisation), `pymc_model` (the prior and
+likelihood), `samplers` (how the posterior is computed), `calibration` (how wrong the model is
+when it extrapolates) and persistence through the `PropertyModel` base class. Predictions carry
+the posterior draws of the latent property and of a new observation, in target units.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from discovery.config import from_mapping
+from discovery.model.base import Capabilities, LeaveOneOut, PropertyModel, TargetTransform
+from discovery.model.bayes.calibration import ModelErrorLaw, beyond, edge_law, epistemic_inflation, tail_split
+from discovery.model.bayes.design import InteractionDesign, RegressionProblem, Standardisation
+from discovery.model.bayes.samplers import PosteriorDraws, diagnose, make_sampler
+from discovery.model.bayes.settings import (
+    CalibrationMethod,
+    CalibrationSettings,
+    HorseshoePrior,
+    Likelihood,
+    SamplerSettings,
+)
+from discovery.model.diagnostics import CalibrationRecord, FitDiagnostics, HealthThresholds
+from discovery.model.prediction import Prediction
+
+
+class BayesianILR(PropertyModel):
+    """Bayesian interaction linear regression (scikit-learn style).
+
+    Args:
+        descriptors, categories, min_fraction, min_contrast_rows: passed to `InteractionFeatures`
+            (None: all known QM descriptors / categories present in X). Categories that differ
+            from a more general one on fewer than `min_contrast_rows` training rows are merged
+            into it (their labels in `coefficients()` say so).
+        prior: `HorseshoePrior` fields as a dict or the dataclass.
+        sampler: `SamplerSettings` fields as a dict or the dataclass.
+        calibration: `CalibrationSettings` fields as a dict or the dataclass.
+        health: `HealthThresholds` the fit's diagnostics are judged against (warnings and report).
+        target_transform: "none", or "log" for positive properties spanning orders of magnitude
+            (permittivity, viscosity, ...): the model is linear in log y, and its draws are
+            transformed back, so predictions and intervals are in the units of y; the point
+            prediction (`Prediction.mean`) is then the posterior median.
+        seed: Seed of the sampler and of predictive noise draws.
+
+    Fitted attributes: `design_` (InteractionDesign), `columns_` (design column names),
+    `scaling_` (Standardisation), `posterior_` (PosteriorDraws on the standardised scale),
+    `idata_` (ArviZ InferenceData of the fit; not saved), `model_error_` (ModelErrorLaw),
+    `diagnostics_` (FitDiagnostics), `fit_seconds_`, `rehearsal_` (the rehearsal's held-out
+    predictions, for benchmarks; not saved).
+    """
+
+    capabilities = Capabilities(posterior_draws=True, persistence=True, coefficients=True, leave_one_out=True,
+                                descriptors=True)
+
+    def __init__(
+        self,
+        descriptors: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        min_fraction: float = 0.1,
+        min_contrast_rows: int = 5,
+        prior: HorseshoePrior | dict[str, Any] | None = None,
+        sampler: SamplerSettings | dict[str, Any] | None = None,
+        calibration: CalibrationSettings | dict[str, Any] | None = None,
+        health: HealthThresholds | dict[str, Any] | None = None,
+        target_transform: TargetTransform | str = TargetTransform.NONE,
+        seed: int = 0,
+    ) -> None:
+        self.descriptors = descriptors
+        self.categories = categories
+        self.min_fraction = min_fraction
+        self.min_contrast_rows = min_contrast_rows
+        self.prior = _settings(HorseshoePrior, prior, "model.params.prior")
+        self.sampler = _settings(SamplerSettings, sampler, "model.params.sampler")
+        self.calibration = _settings(CalibrationSettings, calibration, "model.params.calibration")
+        self.health = _settings(HealthThresholds, health, "model.params.health")
+        try:
+            self.target_transform = TargetTransform(target_transform)
+        except ValueError:
+            raise ValueError(f"target_transform must be 'none' or 'log', got {target_transform!r}") from None
+        self.seed = seed
+
+    @property
+    def columns_(self) -> list[str]:
+        return list(self.design_.columns)
+
+    @property
+    def features_(self) -> Any:
+        """The fitted `InteractionFeatures`."""
+        return self.design_.features
+
+    # -- fitting --------------------------------------------------------------------------------
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        if self.target_transform is TargetTransform.LOG:
+            if (y <= 0).any():
+                bad = list(X.index[y <= 0][:10])
+                raise ValueError(f"target_transform='log' needs positive values; rows {bad} are <= 0")
+        t = self._to_model_scale(y)  # everything below, the rehearsal included, works on this scale
+        self.design_ = InteractionDesign.fit(X, self.descriptors, self.categories, self.min_fraction,
+                                             self.min_contrast_rows)
+        Z = self.design_.matrix(X)
+        sampler = make_sampler(self.sampler, self.seed)
+        self.scaling_, self.posterior_, self.idata_, diagnostics = self._sample(Z, t, sampler, warn=True)
+        self.model_error_, record = self._calibrate(Z, t)
+        self.diagnostics_ = dataclasses.replace(diagnostics, calibration=record)
+
+    def _sample(self, Z: np.ndarray, t: np.ndarray, sampler: Any, warn: bool) -> tuple[Standardisation, PosteriorDraws, Any, FitDiagnostics]:
+        """Standardise the design Z (n, P) and target t (n,), sample the posterior, diagnose it."""
+        scaling = Standardisation.fit(Z, t)
+        problem = RegressionProblem.build(scaling.design(Z), scaling.target(t), self.design_.n_main, self.prior,
+                                          self.prior.noise_floor / scaling.y_scale)
+        if warn:
+            sampler.advise(problem)
+        run = sampler.run(problem)
+        return scaling, run.draws, run.idata, diagnose(run, sampler, self.health, warn=warn)
+
+    def _calibrate(self, Z: np.ndarray, t: np.ndarray) -> tuple[ModelErrorLaw, CalibrationRecord]:
+        """Epistemic inflation and edge law σ_d(x) = a + b·d(x) from an extrapolation rehearsal
+        (CalibrationSettings): the same design columns Z, fitted on the central rows of t."""
+        c = self.calibration
+        law = ModelErrorLaw.none(t, c)
+        if c.method is CalibrationMethod.NONE:
+            return law, CalibrationRecord(method="none")
+        if len(t) < c.min_rows:
+            return law, CalibrationRecord(method=f"skipped: fewer than {c.min_rows} rows")
+        held, core = tail_split(t, c.tail_fraction)
+        sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=c.tune), self.seed)
+        with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
+            warnings.simplefilter("ignore")
+            scaling, posterior, _, health = self._sample(Z[core], t[core], sampler, warn=False)
+        prediction = self._predictive(Z[held], scaling, posterior, ModelErrorLaw.none(t[core], c),
+                                      TargetTransform.NONE, self.seed, inflate=False)
+        z = float(stats.norm.ppf(0.5 + c.coverage / 2))
+        error = t[held] - prediction.mean
+        needed = np.sqrt(np.maximum((error / z) ** 2 - prediction.std**2, 0.0))  # σ_d that covers point i
+        distance = beyond(prediction.mean, float(t[core].min()), float(t[core].max()))
+        a, b = edge_law(needed, distance, c.coverage, c.max_per_distance)
+        inflation = epistemic_inflation(needed, prediction.latent_std, c.inflation_coverage, c.max_inflation)
+        # kept in memory (not saved) for benchmarks that study the law
+        self.rehearsal_ = {"y": t[held], "mean": prediction.mean, "std": prediction.std,
+                           "latent_std": prediction.latent_std, "fit_min": float(t[core].min()),
+                           "fit_max": float(t[core].max())}
+        law = dataclasses.replace(law, constant=a, per_distance=b, epistemic_inflation=inflation)
+        return law, CalibrationRecord(
+            method=c.method.value, held_out=int(len(held)), model_error_constant=a, model_error_per_distance=b,
+            epistemic_inflation=inflation,
+            held_out_coverage_before=float(np.mean(np.abs(error) <= z * prediction.std)),
+            held_out_rmse=float(np.sqrt(np.mean(error**2))),
+            rehearsal_max_rhat=health.max_rhat, rehearsal_min_ess_bulk=health.min_ess_bulk,
+            rehearsal_seconds=health.compile_seconds + health.sampling_seconds,
+        )
+
+    # -- prediction -----------------------------------------------------------------------------
+    def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
+        return self._predictive(self.design_.matrix(X), self.scaling_, self.posterior_.thinned(n_draws),
+                                self.model_error_, self.target_transform, noise_seed, inflate=not for_acquisition)
+
+    def _predictive(
+        self, Z: np.ndarray, scaling: Standardisation, posterior: PosteriorDraws, law: ModelErrorLaw,
+        transform: TargetTransform, seed: int, inflate: bool, draw_weights: np.ndarray | None = None,
+    ) -> Prediction:
+        """Posterior predictive of design rows Z (n, P); draws have shape (S, n).
+
+        `inflate`: stretch the posterior's spread by the calibrated inflation, as the reported
+        intervals do (acquisition ranks without it: as an exploration bonus the stretch
+        over-explores; BENCHMARKS.md, "Campaign backtests"). `draw_weights` (S, n), columns
+        summing to 1 (leave-one-out weights): the stretch is then around each column's weighted
+        mean, so a reweighted predictive stays centred where the weights put it.
+        """
+        latent_s = posterior.alpha[:, None] + posterior.beta @ scaling.design(Z).T
+        if draw_weights is not None and np.shape(draw_weights) != latent_s.shape:
+            raise ValueError(f"draw_weights must have shape {latent_s.shape} (draws, rows), got {np.shape(draw_weights)}")
+        centre = latent_s.mean(axis=0) if draw_weights is None else (draw_weights * latent_s).sum(axis=0)
+        if inflate:
+            latent_s = centre + law.epistemic_inflation * (latent_s - centre)
+        rng = np.random.default_rng(seed)
+        if self.prior.likelihood is Likelihood.NORMAL:
+            noise = rng.standard_normal(latent_s.shape)
+        else:
+            noise = rng.standard_t(self.prior.student_t_nu, latent_s.shape)
+        observed_s = latent_s + posterior.sigma[:, None] * noise
+        latent = latent_s * scaling.y_scale + scaling.y_mean
+        error_std = law.error_std(centre * scaling.y_scale + scaling.y_mean)
+        # calibrated model error: uncertainty about the property itself, so it enters the latent draws
+        model_error = error_std[None, :] * np.random.default_rng([seed, 1]).standard_normal(latent.shape)
+        latent = latent + model_error
+        observed = observed_s * scaling.y_scale + scaling.y_mean + model_error
+        point = latent.mean(axis=0)
+        if transform is TargetTransform.LOG:
+            # exp of the log-scale mean is the posterior median; the mean of a log-normal is
+            # dominated by its far tail and makes a poor point prediction
+            point = np.exp(point)
+            latent, observed = np.exp(latent), np.exp(observed)
+        return Prediction(mean=point, std=observed.std(axis=0), latent_std=latent.std(axis=0),
+                          latent_draws=latent, observation_draws=observed)
+
+    def leave_one_out(self, X: pd.DataFrame, y: np.ndarray) -> LeaveOneOut:
+        """Leave-one-out predictives of the training rows from one fit: Pareto-smoothed importance
+        weights (PSIS-LOO) of all posterior draws, and the predictive draws of a new measurement
+        stretched around each row's own leave-one-out mean (so the calibrated inflation does not
+        also stretch the shift from the full-data mean).
+
+        The weights use the likelihood of the posterior draws alone: the calibrated model error is
+        fresh noise in each predictive draw, not a parameter, so it is left out here.
+        """
+        import arviz as az
+
+        self._check_fitted()
+        t = self._to_model_scale(np.asarray(y, dtype=float))
+        Z = self.design_.matrix(X)
+        d, s = self.posterior_, self.scaling_
+        latent = (d.alpha[:, None] + d.beta @ s.design(Z).T) * s.y_scale + s.y_mean
+        sigma = d.sigma[:, None] * s.y_scale
+        if self.prior.likelihood is Likelihood.NORMAL:
+            log_lik = stats.norm.logpdf(t[None, :], latent, sigma)
+        else:
+            log_lik = stats.t.logpdf(t[None, :], self.prior.student_t_nu, latent, sigma)
+        log_weights, _ = az.psislw(-log_lik.T)
+        weights = np.exp(log_weights).T
+        prediction = self._predictive(Z, s, d, self.model_error_, self.target_transform, self.seed, inflate=True,
+                                      draw_weights=weights)
+        return LeaveOneOut(observation_draws=prediction.observation_draws, weights=weights)
+
+    def coefficients(self, level: float = 0.9) -> pd.DataFrame:
+        """Terms with posterior mean and central interval of their effect, in target units per
+        one standard deviation of the term (training rows), strongest first. A category that
+        stands in for merged ones says so in its label ("… × F (also haloalkane)")."""
+        self._check_fitted()
+        stands_for: dict[str, list[str]] = {}
+        for merged, kept in self.features_.aliases_.items():
+            stands_for.setdefault(kept, []).append(readable_term(f"{merged}=1"))
+
+        def label(term: str) -> str:
+            category = term.split("*", 1)[-1].partition("=")[0] if "=" in term else ""
+            also = stands_for.get(category)
+            return readable_term(term) + (f" (also {', '.join(also)})" if also else "")
+
+        beta = self.posterior_.beta * self.scaling_.y_scale
+        lo, hi = np.quantile(beta, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        table = pd.DataFrame({
+            "term": self.columns_,
+            "label": [label(c) for c in self.columns_],
+            "mean": beta.mean(axis=0),
+            f"lower_{int(round(100 * (1 - level) / 2))}": lo,
+            f"upper_{int(round(100 * (1 + level) / 2))}": hi,
+        })
+        table["excludes_zero"] = (lo > 0) | (hi < 0)
+        return table.reindex(table["mean"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+    def _to_model_scale(self, y: np.ndarray) -> np.ndarray:
+        return np.log(y) if self.target_transform is TargetTransform.LOG else y
+
+    # -- persistence: posterior as ArviZ NetCDF, the rest in the base's JSON sidecar -------------
+    def _save_state(self, directory: Path) -> dict[str, Any]:
+        import arviz as az
+
+        d = self.posterior_
+        idata = az.from_dict(posterior={"alpha": d.alpha[None], "beta": d.beta[None], "sigma": d.sigma[None]})
+        tmp = directory / "posterior.nc.tmp"
+        idata.to_netcdf(str(tmp))
+        tmp.replace(directory / "posterior.nc")
+        return {"design": self.design_.to_dict(), "scaling": self.scaling_.to_dict(),
+                "model_error": self.model_error_.to_dict()}
+
+    def _load_state(self, directory: Path, state: dict[str, Any]) -> None:
+        import arviz as az
+
+        self.design_ = InteractionDesign.from_dict(state["design"])
+        self.scaling_ = Standardisation.from_dict(state["scaling"])
+        self.model_error_ = ModelErrorLaw.from_dict(state["model_error"])
+        posterior = az.from_netcdf(str(directory / "posterior.nc")).posterior
+        self.posterior_ = PosteriorDraws(*(posterior[k].values[0] for k in ("alpha", "beta", "sigma")))
+
+
+def _settings(cls: type, value: Any, where: str) -> Any:
+    if isinstance(value, cls):
+        return value
+    return from_mapping(cls, value or {}, "model", f"{where}.")
+
+
+def readable_term(term: str) -> str:
+    """`polarizability_per_volume*aromatic_ring=1` -> "polarizability per volume × aromatic ring";
+    `has_N=0` -> "no N"; units are dropped from the label."""
+    units = ("_g_mol", "_ev", "_au", "_a3", "_a", "_debye", "_ghz", "_e", "_kcal_mol")
+
+    def descriptor(name: str) -> str:
+        for unit in units:
+            if name.endswith(unit):
+                name = name[: -len(unit)]
+                break
+        return name.replace("_", " ")
+
+    def category(name: str) -> str:
+        cat, _, value = name.partition("=")
+        cat = cat.replace("has_", "").replace("_", " ")
+        return cat if value == "1" else f"no {cat}"
+
+    if "*" in term:
+        left, right = term.split("*", 1)
+        return f"{descriptor(left)} × {category(right)}"
+    if "=" in term:
+        return category(term)
+    return descriptor(term)

@@ -1,0 +1,240 @@
+"""Sampler backends: each computes the posterior of a `RegressionProblem` its own way and returns
+chains of the same variables, which `diagnose` judges the same way for all."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from discovery.model.bayes import pymc_model
+from discovery.model.bayes.design import RegressionProblem
+from discovery.model.bayes.settings import SamplerMethod, SamplerSettings
+from discovery.model.diagnostics import FitDiagnostics, HealthThresholds, ModelDiagnosticsWarning
+
+log = logging.getLogger(__name__)
+
+#: The variables whose R-hat and ESS judge a fit: everything a prediction depends on.
+JUDGED = ("alpha", "sigma", "tau", "beta")
+
+_MIXING_HINT = ("; or try sampler.grad_mass_matrix=false (variance-based mass matrix adaptation: better mixing "
+                "at about twice the time; BENCHMARKS.md, \"BayesianILR fit time\")")
+
+
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """Posterior draws on the standardised scale, chains stacked.
+
+    Attributes:
+        alpha: Intercept, shape (S,).
+        beta: Coefficients of the design columns, shape (S, P).
+        sigma: Noise SD, shape (S,).
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    sigma: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.alpha)
+
+    def thinned(self, n_draws: int | None) -> PosteriorDraws:
+        """`n_draws` draws evenly spaced over the chains (all of them when None or more)."""
+        if n_draws is None or n_draws >= len(self):
+            return self
+        take = np.linspace(0, len(self) - 1, n_draws).round().astype(int)
+        return PosteriorDraws(self.alpha[take], self.beta[take], self.sigma[take])
+
+    @classmethod
+    def from_idata(cls, idata: Any) -> PosteriorDraws:
+        posterior = idata.posterior
+        n_columns = posterior["beta"].shape[-1]
+        return cls(posterior["alpha"].values.reshape(-1), posterior["beta"].values.reshape(-1, n_columns),
+                   posterior["sigma"].values.reshape(-1))
+
+
+@dataclass(frozen=True)
+class SamplerRun:
+    """What a backend returns.
+
+    Attributes:
+        idata: ArviZ InferenceData with chains of at least `JUDGED` in its posterior.
+        divergences: Divergent transitions (None: the sampler has none).
+        steps_per_draw: Gradient steps (NUTS) or sweeps per draw; NaN when not meaningful.
+        compile_seconds, sampling_seconds: Where the time went.
+    """
+
+    idata: Any
+    divergences: int | None
+    steps_per_draw: float
+    compile_seconds: float
+    sampling_seconds: float
+
+    @property
+    def draws(self) -> PosteriorDraws:
+        return PosteriorDraws.from_idata(self.idata)
+
+
+class PosteriorSampler(ABC):
+    """A way of computing the posterior of a `RegressionProblem`.
+
+    Attributes:
+        label: What the report calls it.
+        exact: Whether it samples the exact posterior (with convergence checks) or approximates it.
+    """
+
+    label: ClassVar[str]
+    exact: ClassVar[bool] = True
+
+    def __init__(self, settings: SamplerSettings, seed: int) -> None:
+        self.settings = settings
+        self.seed = seed
+
+    @abstractmethod
+    def run(self, problem: RegressionProblem) -> SamplerRun:
+        """Sample the posterior of `problem`."""
+
+    def advise(self, problem: RegressionProblem) -> None:  # noqa: B027 (a hook: most samplers have no advice)
+        """Log a warning when this sampler is a poor choice for the problem's size."""
+
+
+class NutpieNUTS(PosteriorSampler):
+    """NUTS on the PyMC model, compiled by nutpie (numba); falls back to PyMC's NUTS without nutpie."""
+
+    label = "NUTS (nutpie)"
+
+    def run(self, problem: RegressionProblem) -> SamplerRun:
+        try:
+            import nutpie
+        except ImportError:
+            log.warning("nutpie is not installed; using PyMC's NUTS")
+            return PymcNUTS(self.settings, self.seed).run(problem)
+        s = self.settings
+        start = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(pymc_model.build(problem))
+        compiled_at = time.perf_counter()
+        idata = nutpie.sample(
+            compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=self.seed,
+            progress_bar=False, target_accept=s.target_accept,
+            low_rank_modified_mass_matrix=s.low_rank_mass_matrix, use_grad_based_mass_matrix=s.grad_mass_matrix,
+        )
+        return _nuts_run(idata, compiled_at - start, time.perf_counter() - compiled_at)
+
+    def advise(self, problem: RegressionProblem) -> None:
+        _advise_nuts(problem)
+
+
+class PymcNUTS(PosteriorSampler):
+    """PyMC's own NUTS (compiles inside its sampler: all of it counts as sampling)."""
+
+    label = "NUTS (PyMC)"
+
+    def run(self, problem: RegressionProblem) -> SamplerRun:
+        import pymc as pm
+
+        s = self.settings
+        start = time.perf_counter()
+        with pymc_model.build(problem):
+            idata = pm.sample(
+                draws=s.draws, tune=s.tune, chains=s.chains, cores=1, random_seed=self.seed,
+                target_accept=s.target_accept, progressbar=False, compute_convergence_checks=False,
+            )
+        return _nuts_run(idata, 0.0, time.perf_counter() - start)
+
+    def advise(self, problem: RegressionProblem) -> None:
+        _advise_nuts(problem)
+
+
+class MeanFieldADVI(PosteriorSampler):
+    """Mean-field ADVI from a ridge start: fast, approximate, no convergence checks."""
+
+    label = "ADVI (variational approximation)"
+    exact = False
+
+    def run(self, problem: RegressionProblem) -> SamplerRun:
+        import pymc as pm
+
+        s = self.settings
+        start = time.perf_counter()
+        with pymc_model.build(problem) as model:
+            advi_start = pymc_model.ridge_start(model, problem)
+            # a narrow start (SD 0.1) keeps the first noisy gradients near the ridge point
+            approx = pm.fit(n=s.advi_iterations, method="advi", random_seed=self.seed, progressbar=False,
+                            start=advi_start, obj_optimizer=pm.adam(learning_rate=0.01),
+                            start_sigma={k: np.full(np.shape(v), 0.1) for k, v in advi_start.items()})
+            idata = approx.sample(s.draws * s.chains, random_seed=self.seed)
+        return SamplerRun(idata, None, float("nan"), 0.0, time.perf_counter() - start)
+
+    def advise(self, problem: RegressionProblem) -> None:
+        if problem.n_rows < 100:
+            log.warning(
+                "ADVI on %d molecules: on small data the horseshoe posterior is far from Gaussian and ADVI "
+                "misses badly (BENCHMARKS.md, \"Scaling\"); use sampler.method=nutpie", problem.n_rows,
+            )
+
+
+SAMPLERS: dict[SamplerMethod, type[PosteriorSampler]] = {
+    SamplerMethod.NUTPIE: NutpieNUTS,
+    SamplerMethod.PYMC: PymcNUTS,
+    SamplerMethod.ADVI: MeanFieldADVI,
+}
+
+
+def make_sampler(settings: SamplerSettings, seed: int) -> PosteriorSampler:
+    return SAMPLERS[settings.method](settings, seed)
+
+
+def diagnose(run: SamplerRun, sampler: PosteriorSampler, thresholds: HealthThresholds, warn: bool = True) -> FitDiagnostics:
+    """Judge a run: R-hat and bulk ESS over `JUDGED`, divergences; warn (`ModelDiagnosticsWarning`)
+    about whatever is outside `thresholds`."""
+    import arviz as az
+
+    n_draws = len(run.draws)
+    common = dict(sampler=sampler.label, exact=sampler.exact, n_draws=n_draws, divergences=run.divergences,
+                  steps_per_draw=run.steps_per_draw, compile_seconds=run.compile_seconds,
+                  sampling_seconds=run.sampling_seconds, thresholds=thresholds)
+    if not sampler.exact:
+        return FitDiagnostics(**common)
+    posterior = run.idata.posterior[list(JUDGED)]
+    rhat = az.rhat(posterior)
+    ess = az.ess(posterior, method="bulk")
+    max_rhat = float(max(np.nanmax(rhat[v].values) for v in rhat.data_vars))
+    min_ess = float(min(np.nanmin(ess[v].values) for v in ess.data_vars))
+    hint = _MIXING_HINT if isinstance(sampler, NutpieNUTS) and sampler.settings.grad_mass_matrix else ""
+    messages = []
+    if run.divergences is not None and run.divergences > thresholds.max_divergent_fraction * n_draws:
+        messages.append(
+            f"{run.divergences} of {n_draws} NUTS transitions diverged: parts of the posterior were not "
+            f"explored; raise sampler.target_accept (now {sampler.settings.target_accept}) and treat intervals with care"
+        )
+    if max_rhat > thresholds.max_rhat:
+        messages.append(f"chains disagree (max R-hat {max_rhat:.3f} > {thresholds.max_rhat}): run longer "
+                        f"(sampler.draws/tune){hint}")
+    if min_ess < thresholds.min_ess_bulk:
+        messages.append(f"few effective draws (min bulk ESS {min_ess:.0f} < {thresholds.min_ess_bulk:.0f}): "
+                        f"intervals are noisy{hint}")
+    if warn:
+        for message in messages:
+            warnings.warn(message, ModelDiagnosticsWarning, stacklevel=4)
+    return FitDiagnostics(**common, max_rhat=max_rhat, min_ess_bulk=min_ess, warnings=tuple(messages))
+
+
+def _nuts_run(idata: Any, compile_seconds: float, sampling_seconds: float) -> SamplerRun:
+    stats = idata.sample_stats
+    # trajectory length: what a NUTS draw costs (deep trees = a hard posterior geometry)
+    steps = float(stats["n_steps"].values.mean()) if "n_steps" in stats else float("nan")
+    return SamplerRun(idata, int(stats["diverging"].values.sum()), steps, compile_seconds, sampling_seconds)
+
+
+def _advise_nuts(problem: RegressionProblem) -> None:
+    if problem.Z.size > 2_000_000:
+        log.warning(
+            "NUTS on %d molecules x %d design columns will take many minutes (the cost grows with both; "
+            "BENCHMARKS.md, \"Scaling\"); sampler.method=advi is much faster, with less honest intervals",
+            problem.n_rows, problem.n_columns,
+        )
