@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.chem import Molecule, MoleculeError, parse_molecule
-from discovery.chem.polymer import chain_key
+from discovery.chem.repeat_unit import chain_key
 from discovery.pool.brics import brics_proposals
 from discovery.pool.filters import CandidateFilter
 from discovery.pool.library import library_file, library_proposals

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
+import discovery.report.sections as sections
 from discovery import __version__
-from discovery.report import sections
 from discovery.report.data import ReportData
 from discovery.report.options import ReportOptions
 
