@@ -16,6 +16,7 @@ import pandas as pd
 
 from discovery.evaluation.metrics import json_safe, mean_metrics, score
 from discovery.evaluation.splits import Split
+from discovery.files import atomic_write, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,6 @@ def write_outputs(result: EvaluationResult, output_dir: str | Path, config: Mapp
     out.mkdir(parents=True, exist_ok=True)
     metrics_path, predictions_path = out / "metrics.json", out / "predictions.csv"
     payload = {**json_safe(dict(config or {})), **result.to_dict()}
-    tmp = metrics_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
-    tmp.replace(metrics_path)
-    tmp = predictions_path.with_suffix(".csv.tmp")
-    result.predictions.to_csv(tmp, index=False)
-    tmp.replace(predictions_path)
+    atomic_write_text(metrics_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    atomic_write(predictions_path, lambda tmp: result.predictions.to_csv(tmp, index=False))
     return metrics_path, predictions_path
