@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from ase import units
 from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
@@ -18,11 +19,11 @@ from discovery.chem.conformers import Conformer, EmbeddingError, embed_conformer
 from discovery.features.backends import BOHR_PER_ANGSTROM, QMBackend, SCFError, SCFResult, get_backend
 from discovery.features.settings import QMSettings
 
-HARTREE_TO_EV = 27.211386245988
-HARTREE_TO_KCAL_MOL = 627.5094740631
-AU_TO_DEBYE = 2.541746473
+HARTREE_TO_EV = units.Hartree
+HARTREE_TO_KCAL_MOL = units.Hartree * units.mol / units.kcal
+AU_TO_DEBYE = units.Bohr / units.Debye  # e·Bohr in Debye
 # h / (8 π² · 1 amu·Å²) in GHz
-ROTATIONAL_CONSTANT_GHZ_AMU_A2 = 505.379009
+ROTATIONAL_CONSTANT_GHZ_AMU_A2 = units._hplanck / (8 * np.pi**2 * units._amu * 1e-20) / 1e9
 
 
 class QMError(RuntimeError):
