@@ -69,6 +69,10 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
 )
 
 
+#: Extensive descriptors: the oligomer's value divided by its number of repeat units.
+_PER_REPEAT_UNIT = tuple(d.name for d in DESCRIPTORS if d.per_repeat_unit)
+
+
 def descriptor_names(settings: QMSettings) -> list[str]:
     """The descriptor columns these settings produce, in order."""
     return [d.name for d in DESCRIPTORS if settings.acid_base or not d.needs_acid_base]
@@ -326,27 +330,29 @@ class DescriptorCalculator:
         bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in molh.GetBonds()]
         bond_orders = np.array([gas.bond_orders[i, j] for i, j in bonds]) if bonds else np.array([np.nan])
         polarizability = float(np.mean(polarizabilities))
-        per_unit = 1.0 / n_units
         values = {
             "homo_ev": homo,
             "lumo_ev": lumo,
             "gap_ev": lumo - homo,
             "ionization_energy_ev": (cation.energy_hartree - gas.energy_hartree) * HARTREE_TO_EV,
             "electron_affinity_ev": (gas.energy_hartree - anion.energy_hartree) * HARTREE_TO_EV,
-            "volume_a3": volume * per_unit,
-            "polarizability_au": polarizability * per_unit,
+            "volume_a3": volume,
+            "polarizability_au": polarizability,
             "polarizability_per_volume": polarizability / (volume * BOHR_PER_ANGSTROM**3),
             "radius_of_gyration_a": rg,
-            "dipole_debye": float(np.linalg.norm(gas.dipole_au)) * AU_TO_DEBYE * per_unit,
+            "dipole_debye": float(np.linalg.norm(gas.dipole_au)) * AU_TO_DEBYE,
             "quadrupole_au": _quadrupole_norm(gas.quadrupole_au, gas.charges_e, positions),
             "rotational_constant_ghz": rotational,
             "charge_min_e": float(gas.charges_e.min()),
             "charge_max_e": float(gas.charges_e.max()),
             "bond_order_min": float(bond_orders.min()),
             "bond_order_max": float(bond_orders.max()),
-            "solvation_water_kcal_mol": (water.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL * per_unit,
-            "solvation_octanol_kcal_mol": (octanol.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL * per_unit,
+            "solvation_water_kcal_mol": (water.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL,
+            "solvation_octanol_kcal_mol": (octanol.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL,
         }
+        per_unit = 1.0 / n_units
+        for name in _PER_REPEAT_UNIT:
+            values[name] *= per_unit
         if s.acid_base:
             values["deprotonation_energy_ev"] = self._deprotonation(molh, numbers, positions, charge, water, temperature)
             values["protonation_energy_ev"] = self._protonation(molh, numbers, positions, charge, water, temperature)
