@@ -1,8 +1,8 @@
 """GFN2-xTB descriptors of one molecule or polymer repeat unit (a QMex-like set).
 
-Every descriptor has its unit in its name; `DESCRIPTORS` documents method and unit, and the
-README's methods table is generated from it. Polymers are computed on a capped oligomer;
-extensive quantities are divided by the number of repeat units.
+Every descriptor has its unit in its name; `DESCRIPTORS` documents method and unit, and
+`scripts/readme_tables.py` writes the README's descriptor table from it. Polymers are computed on
+a capped oligomer; extensive quantities (`per_repeat_unit`) are divided by the number of units.
 """
 
 from __future__ import annotations
