@@ -9,7 +9,7 @@ from discovery.chem.repeat_unit import attachment_atoms
 
 #: Default oligomer length. A trimer gives the central repeat unit real neighbours on both
 #: sides (conformation, conjugation and polar groups of the adjacent units), while typical
-#: repeat units stay under ~100 atoms, where one GFN2-xTB SCF costs well under a second.
+#: repeat units stay under ~100 atoms, affordable for GFN2-xTB (BENCHMARKS.md, "Campaign round").
 DEFAULT_OLIGOMER_LENGTH = 3
 
 #: Chain-end caps. Methyl mimics a saturated chain continuation; hydrogen is the minimal cap

@@ -204,8 +204,8 @@ def _moment_descriptors(numbers: np.ndarray, positions_angstrom: np.ndarray) -> 
 
 
 def _vdw_volume_a3(molh: Chem.Mol, positions_angstrom: np.ndarray) -> float:
-    """Van der Waals volume (Å³) by the double cubic lattice method: analytic-grade and ~100x
-    faster than a 0.2 Å grid (same value to ~0.5 %)."""
+    """Van der Waals volume (Å³) by the double cubic lattice method: the value of a fine grid
+    at a fraction of its cost (BENCHMARKS.md, "Featurisation")."""
     geometry = _with_positions(molh, positions_angstrom)
     lattice = rdMolDescriptors.DoubleCubicLatticeVolume(geometry, isProtein=False, includeLigand=True, probeRadius=0.0)
     return float(lattice.GetVDWVolume())
