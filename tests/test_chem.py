@@ -3,7 +3,7 @@ from rdkit import Chem
 
 from discovery.chem import MoleculeError, build_oligomer, parse_molecule, parse_molecules
 from discovery.chem.conformers import embed_conformers
-from discovery.chem.polymer import backbone_atoms
+from discovery.chem.repeat_unit import backbone_atoms
 
 
 def test_same_molecule_written_differently_has_one_identity():
@@ -120,7 +120,7 @@ def test_minimal_repeat_units_are_left_alone(text):
 
 
 def test_chain_key_is_the_same_for_every_cut_of_a_chain():
-    from discovery.chem.polymer import chain_key
+    from discovery.chem.repeat_unit import chain_key
 
     peo = {chain_key(parse_molecule(s).mol) for s in ["[*]CCO[*]", "[*]COC[*]", "[*]OCC[*]", "[*]COCCOC[*]"]}
     assert len(peo) == 1

@@ -11,10 +11,10 @@ import yaml
 from rdkit import Chem
 
 from discovery.chem import parse_molecule
-from discovery.chem.polymer import chain_key
+from discovery.chem.repeat_unit import chain_key
 from discovery.pool import COLUMNS, FilterSettings, PoolSettings, generate_pool
-from discovery.pool.mutation import OPERATORS, Mutator
-from discovery.pool.settings import MutationSettings
+from discovery.pool.mutation import Mutator
+from discovery.pool.settings import OPERATORS, MutationSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 

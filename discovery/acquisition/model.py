@@ -17,8 +17,8 @@ class DrawTableModel(EnsembleModel):
     Args:
         draws: Posterior draws of the noise-free property, shape (s, n_molecules), in the units
             the acquisition works in (negated for minimisation).
-        dtype: float32 by default: the acquisition functions run ~2.5x faster than in float64
-            and seven significant digits are far below the spread of the draws.
+        dtype: float32 by default: faster acquisition (BENCHMARKS.md, "Acquisition"), and seven
+            significant digits are far below the spread of the draws.
 
     Inputs `X` are molecule indices stored as floats, shape `batch x q x 1` (BoTorch's models take
     real-valued inputs); `forward` returns the draws at those indices, `batch x s x q x 1`.
@@ -32,7 +32,7 @@ class DrawTableModel(EnsembleModel):
         if not torch.isfinite(table).all():
             raise ValueError("draws contain NaN or infinite values")
         self.register_buffer("table", table)
-        # molecule-major copy: a batch of candidates gathers contiguous rows (~10x faster)
+        # molecule-major copy: a batch of candidates gathers contiguous rows (BENCHMARKS.md, "Acquisition")
         self.register_buffer("by_molecule", table.T.contiguous())
         self._num_outputs = 1
 

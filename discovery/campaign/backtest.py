@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.chem.molecule import MoleculeError, parse_molecule
+from discovery.files import atomic_write_text
 
 
 def read_lookup(path: Path, smiles_column: str, target_column: str) -> pd.DataFrame:
@@ -109,7 +110,4 @@ def backtest_metrics(lookup: pd.DataFrame, measurements: pd.DataFrame, proposals
 
 
 def write_metrics(path: Path, metrics: dict[str, Any]) -> Path:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2))
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(metrics, indent=2))

@@ -24,11 +24,9 @@ import datetime as dt
 import io
 import logging
 import math
-import os
 import re
-import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from discovery.chem.molecule import Molecule, MoleculeError, parse_molecule
+from discovery.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +165,10 @@ def write_proposals(
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"round_{round_number:03d}"
     paths = [directory / f"{stem}.csv"]
-    _atomic_write(paths[0], lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8"))
+    atomic_write(paths[0], lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8"))
     if xlsx:
         paths.append(directory / f"{stem}.xlsx")
-        _atomic_write(paths[1], lambda tmp: _write_xlsx(table, tmp, sheet=stem))
+        atomic_write(paths[1], lambda tmp: _write_xlsx(table, tmp, sheet=stem))
     return paths
 
 
@@ -177,20 +176,6 @@ def _round_significant(x: float) -> float:
     if not math.isfinite(x):
         return x
     return float(f"{x:.{_SIGNIFICANT_FIGURES}g}")
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        # mkstemp creates 0600; proposal files are meant to be read by others (the lab).
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> None:

@@ -19,6 +19,8 @@ from functools import cached_property
 from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
+from discovery.chem.repeat_unit import minimal_repeat_unit
+
 # RDKit prints parse errors to stderr; we report them per molecule instead.
 RDLogger.DisableLog("rdApp.*")
 
@@ -167,9 +169,6 @@ def _standardise_repeat_unit(text: str, mol: Chem.Mol, n_dummy: int) -> Molecule
         raise MoleculeError(text, "radicals are not supported (closed-shell molecules only)")
     if mol.GetNumAtoms() < 3:
         raise MoleculeError(text, "repeat unit has no atoms besides the attachment points")
-    # Imported here: polymer.py builds on Molecule from this module.
-    from discovery.chem.polymer import minimal_repeat_unit
-
     smiles = _canonical_psmiles(minimal_repeat_unit(mol))
     return Molecule(input=text, smiles=smiles, identity=f"polymer:{smiles}", is_polymer=True)
 

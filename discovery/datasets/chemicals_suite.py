@@ -479,7 +479,7 @@ def _pubchem_db():
     from chemicals.identifiers import get_pubchem_db
 
     db = get_pubchem_db()
-    db.finish_loading()  # load the large offline PubChem subset once (about 1.5 s)
+    db.finish_loading()  # load the large offline PubChem subset once, up front
     return db
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from ase import units
 
-BOHR_PER_ANGSTROM = 1.0 / 0.529177210903
-KELVIN_TO_HARTREE = 3.166808578545117e-6
+BOHR_PER_ANGSTROM = 1.0 / units.Bohr
+# ASE's, as tblite's own ASE calculator (our geometry optimiser) converts its temperature with it
+KELVIN_TO_HARTREE = units.kB / units.Hartree
 
 
 class SCFError(RuntimeError):

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from discovery.sqlite import connect, transaction
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS descriptors (
     identity TEXT NOT NULL,
@@ -84,9 +86,8 @@ class DescriptorCache:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = connect(self.path)
+        # No sync per commit: a power cut may lose the last rows (never corrupt them); they are recomputed.
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
 
@@ -152,8 +153,7 @@ class DescriptorCache:
         marks = ",".join("?" * len(payload[0]))
         for attempt in range(5):
             try:
-                with self._conn:  # BEGIN ... COMMIT, or ROLLBACK on error
-                    self._conn.execute("BEGIN IMMEDIATE")
+                with transaction(self._conn):
                     self._conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", payload)
                 return
             except sqlite3.OperationalError as exc:  # "database is locked" beyond the timeout

@@ -27,7 +27,8 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from discovery.chem.molecule import Molecule
-from discovery.chem.polymer import backbone_atoms, build_oligomer
+from discovery.chem.polymer import build_oligomer
+from discovery.chem.repeat_unit import backbone_atoms
 
 __all__ = [
     "CATEGORY_NAMES",

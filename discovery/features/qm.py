@@ -1,8 +1,8 @@
 """GFN2-xTB descriptors of one molecule or polymer repeat unit (a QMex-like set).
 
-Every descriptor has its unit in its name; `DESCRIPTORS` documents method and unit, and the
-README's methods table is generated from it. Polymers are computed on a capped oligomer;
-extensive quantities are divided by the number of repeat units.
+Every descriptor has its unit in its name; `DESCRIPTORS` documents method and unit, and
+`scripts/readme_tables.py` writes the README's descriptor table from it. Polymers are computed on
+a capped oligomer; extensive quantities (`per_repeat_unit`) are divided by the number of units.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from ase import units
 from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
@@ -18,11 +19,11 @@ from discovery.chem.conformers import Conformer, EmbeddingError, embed_conformer
 from discovery.features.backends import BOHR_PER_ANGSTROM, QMBackend, SCFError, SCFResult, get_backend
 from discovery.features.settings import QMSettings
 
-HARTREE_TO_EV = 27.211386245988
-HARTREE_TO_KCAL_MOL = 627.5094740631
-AU_TO_DEBYE = 2.541746473
+HARTREE_TO_EV = units.Hartree
+HARTREE_TO_KCAL_MOL = units.Hartree * units.mol / units.kcal
+AU_TO_DEBYE = units.Bohr / units.Debye  # e·Bohr in Debye
 # h / (8 π² · 1 amu·Å²) in GHz
-ROTATIONAL_CONSTANT_GHZ_AMU_A2 = 505.379009
+ROTATIONAL_CONSTANT_GHZ_AMU_A2 = units._hplanck / (8 * np.pi**2 * units._amu * 1e-20) / 1e9
 
 
 class QMError(RuntimeError):
@@ -66,6 +67,10 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("deprotonation_energy_ev", "eV", "min over acidic sites of E(A⁻) − E(HA), both in ALPB water; proton removed at the neutral geometry; molecules without H get methane's value", needs_acid_base=True),
     Descriptor("protonation_energy_ev", "eV", "min over basic sites of E(BH⁺) − E(B), both in ALPB water; added H placed by hybridisation and relaxed alone", needs_acid_base=True),
 )
+
+
+#: Extensive descriptors: the oligomer's value divided by its number of repeat units.
+_PER_REPEAT_UNIT = tuple(d.name for d in DESCRIPTORS if d.per_repeat_unit)
 
 
 def descriptor_names(settings: QMSettings) -> list[str]:
@@ -199,8 +204,8 @@ def _moment_descriptors(numbers: np.ndarray, positions_angstrom: np.ndarray) -> 
 
 
 def _vdw_volume_a3(molh: Chem.Mol, positions_angstrom: np.ndarray) -> float:
-    """Van der Waals volume (Å³) by the double cubic lattice method: analytic-grade and ~100x
-    faster than a 0.2 Å grid (same value to ~0.5 %)."""
+    """Van der Waals volume (Å³) by the double cubic lattice method: the value of a fine grid
+    at a fraction of its cost (BENCHMARKS.md, "Featurisation")."""
     geometry = _with_positions(molh, positions_angstrom)
     lattice = rdMolDescriptors.DoubleCubicLatticeVolume(geometry, isProtein=False, includeLigand=True, probeRadius=0.0)
     return float(lattice.GetVDWVolume())
@@ -325,27 +330,29 @@ class DescriptorCalculator:
         bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in molh.GetBonds()]
         bond_orders = np.array([gas.bond_orders[i, j] for i, j in bonds]) if bonds else np.array([np.nan])
         polarizability = float(np.mean(polarizabilities))
-        per_unit = 1.0 / n_units
         values = {
             "homo_ev": homo,
             "lumo_ev": lumo,
             "gap_ev": lumo - homo,
             "ionization_energy_ev": (cation.energy_hartree - gas.energy_hartree) * HARTREE_TO_EV,
             "electron_affinity_ev": (gas.energy_hartree - anion.energy_hartree) * HARTREE_TO_EV,
-            "volume_a3": volume * per_unit,
-            "polarizability_au": polarizability * per_unit,
+            "volume_a3": volume,
+            "polarizability_au": polarizability,
             "polarizability_per_volume": polarizability / (volume * BOHR_PER_ANGSTROM**3),
             "radius_of_gyration_a": rg,
-            "dipole_debye": float(np.linalg.norm(gas.dipole_au)) * AU_TO_DEBYE * per_unit,
+            "dipole_debye": float(np.linalg.norm(gas.dipole_au)) * AU_TO_DEBYE,
             "quadrupole_au": _quadrupole_norm(gas.quadrupole_au, gas.charges_e, positions),
             "rotational_constant_ghz": rotational,
             "charge_min_e": float(gas.charges_e.min()),
             "charge_max_e": float(gas.charges_e.max()),
             "bond_order_min": float(bond_orders.min()),
             "bond_order_max": float(bond_orders.max()),
-            "solvation_water_kcal_mol": (water.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL * per_unit,
-            "solvation_octanol_kcal_mol": (octanol.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL * per_unit,
+            "solvation_water_kcal_mol": (water.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL,
+            "solvation_octanol_kcal_mol": (octanol.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL,
         }
+        per_unit = 1.0 / n_units
+        for name in _PER_REPEAT_UNIT:
+            values[name] *= per_unit
         if s.acid_base:
             values["deprotonation_energy_ev"] = self._deprotonation(molh, numbers, positions, charge, water, temperature)
             values["protonation_energy_ev"] = self._protonation(molh, numbers, positions, charge, water, temperature)

@@ -16,7 +16,7 @@ polyesters joined at the ester.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from rdkit import Chem
@@ -24,9 +24,7 @@ from rdkit.Chem import BRICS
 
 from discovery.chem import Molecule
 from discovery.pool.proposal import Proposal, Proposer
-
-if TYPE_CHECKING:
-    from discovery.pool.settings import BricsSettings
+from discovery.pool.settings import BricsSettings
 
 #: Attempts per wanted product before giving up (most random joins are duplicates late on).
 _ATTEMPTS_PER_PRODUCT = 20

@@ -16,16 +16,12 @@ so a group formed across the junction of two units (`[*]O...O[*]` -> peroxide) i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rdkit import Chem
 from rdkit.Chem import FilterCatalog
 from rdkit.Contrib.SA_Score import sascorer
 
 from discovery.chem import Molecule, build_oligomer
-
-if TYPE_CHECKING:
-    from discovery.pool.settings import FilterSettings
+from discovery.pool.settings import FilterSettings
 
 #: Reactive or hydrolytically unstable groups that make a polymer (or molecule) implausible
 #: as a stable material; the "UNSTABLE" alert catalogue. RDKit's Brenk set covers most of them
@@ -53,9 +49,6 @@ UNSTABLE_ALERTS: dict[str, str] = {
 }
 
 _RDKIT_CATALOGUES = dict(FilterCatalog.FilterCatalogParams.FilterCatalogs.names)
-
-#: Alert catalogue names accepted in `filters.alerts`: RDKit's FilterCatalog sets plus UNSTABLE.
-ALERT_CATALOGUES: tuple[str, ...] = tuple(sorted([*(n for n in _RDKIT_CATALOGUES if n != "ALL"), "UNSTABLE"]))
 
 
 def _catalogue(name: str) -> FilterCatalog.FilterCatalog:

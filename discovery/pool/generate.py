@@ -3,9 +3,8 @@
 Generators (library, mutation, BRICS, SELFIES) are Python generators that take turns, one
 proposal each, so every enabled source contributes until `max_candidates` are accepted. Each
 proposal is screened at once and only strings are kept: the pool never holds RDKit molecules
-for more than one candidate at a time. Memory grows with the distinct SMILES seen (the
-benchmark, 200,000 proposals for 100,000 candidates, peaks about 190 MB above the imported
-libraries).
+for more than one candidate at a time. Memory grows with the distinct SMILES seen
+(BENCHMARKS.md, "Candidate pools").
 
 Every proposal ends up accepted or rejected with exactly one reason, checked cheapest first:
 duplicate (the same text, or later the same identity, proposed before in this run, whatever
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.chem import Molecule, MoleculeError, parse_molecule
-from discovery.chem.polymer import chain_key
+from discovery.chem.repeat_unit import chain_key
 from discovery.pool.brics import brics_proposals
 from discovery.pool.filters import CandidateFilter
 from discovery.pool.library import library_file, library_proposals

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from discovery.paths import resolve_input_file
 from discovery.pool.proposal import Proposal, Proposer
-
-if TYPE_CHECKING:
-    from discovery.pool.settings import LibrarySettings
+from discovery.pool.settings import LibrarySettings
 
 _TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 _LINE_SUFFIXES = {".smi", ".smiles", ".txt"}

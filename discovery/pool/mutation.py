@@ -22,70 +22,13 @@ exactly two attachment points.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from rdkit import Chem
 
 from discovery.chem import Molecule
 from discovery.pool.proposal import Proposer, evolve
-
-if TYPE_CHECKING:
-    from discovery.pool.settings import MutationSettings
-
-#: Substituents by name: SMILES whose `*` is the atom they replace a hydrogen on. "oxo" (=O)
-#: needs two hydrogens and makes a ketone, aldehyde, amide or lactam carbonyl.
-SUBSTITUENTS: dict[str, str] = {
-    "F": "*F",
-    "Cl": "*Cl",
-    "Br": "*Br",
-    "I": "*I",
-    "CH3": "*C",
-    "C2H5": "*CC",
-    "CF3": "*C(F)(F)F",
-    "OH": "*O",
-    "OCH3": "*OC",
-    "NH2": "*N",
-    "N(CH3)2": "*N(C)C",
-    "CN": "*C#N",
-    "NO2": "*[N+](=O)[O-]",
-    "oxo": "*=O",
-    "CHO": "*C=O",
-    "COCH3": "*C(C)=O",
-    "COOH": "*C(=O)O",
-    "COOCH3": "*C(=O)OC",
-    "OCOCH3": "*OC(C)=O",
-    "CONH2": "*C(N)=O",
-    "SO2CH3": "*S(C)(=O)=O",
-    "phenyl": "*c1ccccc1",
-}
-
-#: Chain units by name: SMILES whose two `*` bond to the two atoms of the bond they go into.
-CHAIN_UNITS: dict[str, str] = {
-    "CH2": "*C*",
-    "O": "*O*",
-    "S": "*S*",
-    "NH": "*N*",
-    "C=O": "*C(*)=O",
-    "COO": "*C(=O)O*",
-    "CONH": "*C(=O)N*",
-    "OCOO": "*OC(=O)O*",
-    "SO2": "*S(*)(=O)=O",
-    "CH=CH": "*C=C*",
-    "p-phenylene": "*c1ccc(*)cc1",
-}
-
-#: Operator names (each is the method `Mutator._<name>`), as documented above.
-OPERATORS: tuple[str, ...] = (
-    "atom_swap",
-    "add_substituent",
-    "remove_substituent",
-    "replace_substituent",
-    "chain_insert",
-    "chain_delete",
-    "ring_resize",
-    "ring_saturation",
-)
+from discovery.pool.settings import CHAIN_UNITS, SUBSTITUENTS, MutationSettings
 
 #: Ring sizes that `ring_resize` may produce; outside 5-7, rings get strained or floppy.
 RING_SIZES = range(5, 8)

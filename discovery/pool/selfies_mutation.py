@@ -12,7 +12,6 @@ kept only if both come back, each with one single bond.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import selfies as sf
@@ -20,9 +19,7 @@ from rdkit import Chem
 
 from discovery.chem import Molecule
 from discovery.pool.proposal import Proposer, evolve
-
-if TYPE_CHECKING:
-    from discovery.pool.settings import SelfiesSettings
+from discovery.pool.settings import SelfiesSettings
 
 #: Stand-in for `[*]`, written the same in SMILES and as a SELFIES token.
 _PLACEHOLDER = "[125I]"

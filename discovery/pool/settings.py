@@ -13,10 +13,73 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdkit import Chem
+from rdkit.Chem import FilterCatalog
 
 from discovery.config import from_mapping
-from discovery.pool.filters import ALERT_CATALOGUES
-from discovery.pool.mutation import CHAIN_UNITS, OPERATORS, SUBSTITUENTS
+
+# The names the settings accept, next to the defaults that use them; the generators and the
+# filters read them from here.
+
+#: Substituents by name: SMILES whose `*` is the atom they replace a hydrogen on. "oxo" (=O)
+#: needs two hydrogens and makes a ketone, aldehyde, amide or lactam carbonyl.
+SUBSTITUENTS: dict[str, str] = {
+    "F": "*F",
+    "Cl": "*Cl",
+    "Br": "*Br",
+    "I": "*I",
+    "CH3": "*C",
+    "C2H5": "*CC",
+    "CF3": "*C(F)(F)F",
+    "OH": "*O",
+    "OCH3": "*OC",
+    "NH2": "*N",
+    "N(CH3)2": "*N(C)C",
+    "CN": "*C#N",
+    "NO2": "*[N+](=O)[O-]",
+    "oxo": "*=O",
+    "CHO": "*C=O",
+    "COCH3": "*C(C)=O",
+    "COOH": "*C(=O)O",
+    "COOCH3": "*C(=O)OC",
+    "OCOCH3": "*OC(C)=O",
+    "CONH2": "*C(N)=O",
+    "SO2CH3": "*S(C)(=O)=O",
+    "phenyl": "*c1ccccc1",
+}
+
+#: Chain units by name: SMILES whose two `*` bond to the two atoms of the bond they go into.
+CHAIN_UNITS: dict[str, str] = {
+    "CH2": "*C*",
+    "O": "*O*",
+    "S": "*S*",
+    "NH": "*N*",
+    "C=O": "*C(*)=O",
+    "COO": "*C(=O)O*",
+    "CONH": "*C(=O)N*",
+    "OCOO": "*OC(=O)O*",
+    "SO2": "*S(*)(=O)=O",
+    "CH=CH": "*C=C*",
+    "p-phenylene": "*c1ccc(*)cc1",
+}
+
+#: Mutation operators: each is the method `Mutator._<name>` of `discovery.pool.mutation`, documented there.
+OPERATORS: tuple[str, ...] = (
+    "atom_swap",
+    "add_substituent",
+    "remove_substituent",
+    "replace_substituent",
+    "chain_insert",
+    "chain_delete",
+    "ring_resize",
+    "ring_saturation",
+)
+
+#: Alert catalogue names accepted in `filters.alerts`: RDKit's FilterCatalog sets plus UNSTABLE
+#: (`discovery.pool.filters.UNSTABLE_ALERTS`).
+ALERT_CATALOGUES: tuple[str, ...] = tuple(
+    sorted([*(n for n in FilterCatalog.FilterCatalogParams.FilterCatalogs.names if n != "ALL"), "UNSTABLE"])
+)
+
 
 def _known(kind: str, names: Sequence[str], known: Sequence[str]) -> list[str]:
     unknown = [n for n in names if n not in known]
@@ -51,8 +114,8 @@ class MutationSettings:
         children_per_parent: Distinct children proposed per parent and round.
         operators: (operator name, relative weight) pairs; weight 0 or leaving one out switches
             it off.
-        substituents: Names from `mutation.SUBSTITUENTS` that may be added.
-        chain_units: Names from `mutation.CHAIN_UNITS` that may be inserted into chains.
+        substituents: Names from `SUBSTITUENTS` that may be added.
+        chain_units: Names from `CHAIN_UNITS` that may be inserted into chains.
         swap_elements: Elements `atom_swap` trades among.
         max_substituent_atoms: Largest side group (heavy atoms) that may be removed or replaced.
     """

@@ -73,8 +73,8 @@ def rdkit_features(molecules: list[Molecule]) -> pd.DataFrame:
 
 def build_demo_data(fast: bool = True, n_proposals: int = 8, seed: int = 0) -> ReportData:
     """A round-3 report of the demo campaign from two real fits (rounds 0-1 for last round's
-    predictions, everything for this round). `fast`: small sampler settings, no calibration
-    rehearsal (about 20 s); otherwise the production-like settings (about a minute)."""
+    predictions, everything for this round). `fast`: small sampler settings and no calibration
+    rehearsal, for tests; otherwise the production-like settings."""
     sampler = FAST_SAMPLER if fast else FULL_SAMPLER
     calibration = {"method": "none"} if fast else {"method": "tail_refit"}
     measured, X = _measured_campaign(seed)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
+import discovery.report.sections as sections
 from discovery import __version__
-from discovery.report import sections
+from discovery.files import atomic_write_text
 from discovery.report.data import ReportData
 from discovery.report.options import ReportOptions
 
@@ -124,15 +124,6 @@ def build_html(data: ReportData, options: ReportOptions | None = None) -> str:
 
 
 def render_report(data: ReportData, path: str | Path, options: ReportOptions | None = None) -> Path:
-    """Write the report to `path` atomically (a temporary file, then `os.replace`): a crash or a
-    reader opening it mid-write never sees half a report. Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    html = build_html(data, options)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write the report to `path` atomically: a crash or a reader opening it mid-write never
+    sees half a report. Returns the path."""
+    return atomic_write_text(path, build_html(data, options))

@@ -12,7 +12,7 @@ from html import escape
 
 import numpy as np
 
-from discovery.report import figures
+import discovery.report.figures as figures
 from discovery.report.data import ReportData, observed_coverage
 from discovery.report.format import interval, number, percent
 from discovery.report.options import ReportOptions
