@@ -20,7 +20,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the lab (another user) must read the files
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

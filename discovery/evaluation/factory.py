@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from discovery.model import MODELS, make_model
+from discovery.model import make_model, model_class
 
 
 @dataclass(frozen=True)
@@ -22,16 +20,6 @@ class ModelFactory:
         return make_model(self.name, **self.kwargs)
 
 
-def _model_class(name: str) -> type:
-
-    try:
-        target = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
-
-
 def model_factory(
     name: str,
     params: Mapping[str, Any] | None = None,
@@ -40,20 +28,20 @@ def model_factory(
 ) -> ModelFactory:
     """A factory for the registered model `name` with constructor `params`.
 
-    `seed` and `descriptors` are added only if the model's constructor accepts them (checked
-    with `inspect.signature`) and `params` does not already set them.
+    `seed` is added unless `params` sets it (every model takes one); `descriptors` is added for
+    models that take descriptor columns (`capabilities.descriptors`) unless `params` sets it.
 
     Raises:
         ValueError: unknown model, or a parameter the constructor does not accept.
     """
-    cls = _model_class(name)
+    cls = model_class(name)
     kwargs = dict(params or {})
-    signature = inspect.signature(cls)
-    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
-    unknown = [k for k in kwargs if k not in signature.parameters and not accepts_any]
+    accepted = cls.parameter_names()
+    unknown = [k for k in kwargs if k not in accepted]
     if unknown:
-        raise ValueError(f"model {name!r} does not accept parameter(s) {unknown}; it takes {list(signature.parameters)}")
-    for key, value in (("seed", seed), ("descriptors", None if descriptors is None else list(descriptors))):
-        if value is not None and key not in kwargs and (key in signature.parameters or accepts_any):
-            kwargs[key] = value
+        raise ValueError(f"model {name!r} does not accept parameter(s) {unknown}; it takes {accepted}")
+    if seed is not None:
+        kwargs.setdefault("seed", seed)
+    if descriptors is not None and cls.capabilities.descriptors:
+        kwargs.setdefault("descriptors", list(descriptors))
     return ModelFactory(name, kwargs)

@@ -40,18 +40,7 @@ def make_model(name: str, **params: Any) -> PropertyModel:
 
 
 __all__ = [
-    "MODELS",
-    "CalibrationRecord",
-    "Capabilities",
-    "FitDiagnostics",
-    "HealthCheck",
-    "HealthThresholds",
-    "LeaveOneOut",
-    "ModelDiagnosticsWarning",
-    "Prediction",
-    "PropertyModel",
-    "TargetTransform",
-    "check_training_data",
-    "make_model",
+    "MODELS", "CalibrationRecord", "Capabilities", "FitDiagnostics", "HealthCheck", "HealthThresholds", "LeaveOneOut",
+    "ModelDiagnosticsWarning", "Prediction", "PropertyModel", "TargetTransform", "check_training_data", "make_model",
     "model_class",
 ]

@@ -23,7 +23,7 @@ from discovery.model.bayes.design import RegressionProblem
 from discovery.model.bayes.settings import Likelihood
 
 
-def build(problem: RegressionProblem) -> Any:
+def build_model(problem: RegressionProblem) -> Any:
     """The PyMC model of `problem` (its design enters as a constant: as `pm.Data` each NUTS step
     cost more than the compile it would save)."""
     import pymc as pm

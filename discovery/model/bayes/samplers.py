@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from discovery.model.bayes import pymc_model
+from discovery.model.bayes.pymc_model import build_model, ridge_start
 from discovery.model.bayes.design import RegressionProblem
-from discovery.model.bayes.settings import SamplerMethod, SamplerSettings
+from discovery.model.bayes.settings import Likelihood, SamplerMethod, SamplerSettings
 from discovery.model.diagnostics import FitDiagnostics, HealthThresholds, ModelDiagnosticsWarning
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class NutpieNUTS(PosteriorSampler):
             return PymcNUTS(self.settings, self.seed).run(problem)
         s = self.settings
         start = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(pymc_model.build(problem))
+        compiled = nutpie.compile_pymc_model(build_model(problem))
         compiled_at = time.perf_counter()
         idata = nutpie.sample(
             compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=self.seed,
@@ -139,7 +139,7 @@ class PymcNUTS(PosteriorSampler):
 
         s = self.settings
         start = time.perf_counter()
-        with pymc_model.build(problem):
+        with build_model(problem):
             idata = pm.sample(
                 draws=s.draws, tune=s.tune, chains=s.chains, cores=1, random_seed=self.seed,
                 target_accept=s.target_accept, progressbar=False, compute_convergence_checks=False,
@@ -161,8 +161,8 @@ class MeanFieldADVI(PosteriorSampler):
 
         s = self.settings
         start = time.perf_counter()
-        with pymc_model.build(problem) as model:
-            advi_start = pymc_model.ridge_start(model, problem)
+        with build_model(problem) as model:
+            advi_start = ridge_start(model, problem)
             # a narrow start (SD 0.1) keeps the first noisy gradients near the ridge point
             approx = pm.fit(n=s.advi_iterations, method="advi", random_seed=self.seed, progressbar=False,
                             start=advi_start, obj_optimizer=pm.adam(learning_rate=0.01),
@@ -178,7 +178,39 @@ class MeanFieldADVI(PosteriorSampler):
             )
 
 
+class ExactGibbs(PosteriorSampler):
+    """Blocked Gibbs with exact Gaussian draws of the coefficients (`discovery.model.bayes.gibbs`)."""
+
+    label = "exact Gibbs"
+
+    def run(self, problem: RegressionProblem) -> SamplerRun:
+        import arviz as az
+        from threadpoolctl import threadpool_limits
+
+        from discovery.model.bayes.gibbs import GibbsProblem, run_chain
+
+        s = self.settings
+        p = problem.prior
+        plain = GibbsProblem(
+            Z=problem.Z, y=problem.y, groups=problem.groups, tau_scale=problem.tau_scale,
+            intercept_scale=p.intercept_scale, noise_scale=p.noise_scale, noise_floor=problem.noise_floor,
+            slab_scale=p.slab_scale, slab_df=p.slab_df,
+            student_t_nu=p.student_t_nu if p.likelihood is Likelihood.STUDENT_T else None,
+        )
+        start = time.perf_counter()
+        # small factorisations: threads cost more than they save (measured: 1 ms vs 37 ms at 200 x 900)
+        with threadpool_limits(1):
+            chains = [run_chain(plain, s.draws, s.tune, [self.seed, chain], s.scale_steps,
+                                            None if s.collapsed < 0 else s.collapsed)
+                      for chain in range(s.chains)]
+        posterior = {name: np.stack([getattr(c, name) for c in chains]) for name in ("alpha", "beta", "sigma", "tau", "c2")}
+        idata = az.from_dict(posterior=posterior)
+        self.acceptance_ = float(np.mean([c.acceptance for c in chains]))
+        return SamplerRun(idata, None, float(s.scale_steps + 1), 0.0, time.perf_counter() - start)
+
+
 SAMPLERS: dict[SamplerMethod, type[PosteriorSampler]] = {
+    SamplerMethod.GIBBS: ExactGibbs,
     SamplerMethod.NUTPIE: NutpieNUTS,
     SamplerMethod.PYMC: PymcNUTS,
     SamplerMethod.ADVI: MeanFieldADVI,

@@ -12,6 +12,7 @@ class Likelihood(str, enum.Enum):
 
 
 class SamplerMethod(str, enum.Enum):
+    GIBBS = "gibbs"  # exact blocked Gibbs (`discovery.model.bayes.gibbs`)
     NUTPIE = "nutpie"  # NUTS, compiled by nutpie
     PYMC = "pymc"  # PyMC's own NUTS
     ADVI = "advi"  # mean-field variational approximation: fast, less honest intervals
@@ -68,6 +69,10 @@ class SamplerSettings:
     # (Stan-like) one (BENCHMARKS.md, "BayesianILR fit time")
     grad_mass_matrix: bool = True
     advi_iterations: int = 10000
+    # Gibbs: Metropolis updates of the noise and global scales per sweep (each one factorisation)
+    scale_steps: int = 1
+    # Gibbs: columns per sweep whose λ is updated with every coefficient integrated out (-1: all)
+    collapsed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", SamplerMethod(self.method))
