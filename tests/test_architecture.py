@@ -28,7 +28,7 @@ KNOWN_TYPE_LEVEL_CYCLES: frozenset[frozenset[str]] = frozenset(
 #: chem -> features / pool -> model -> acquisition / report / evaluation -> campaign -> run.
 #: "" is the root package (`__version__`); the rest of stage 0 is plumbing used everywhere.
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("", "config", "paths", "files", "sqlite"),
+    ("", "config", "paths", "files", "sqlite", "workers", "worker"),
     ("chem",),
     ("features", "pool", "datasets"),  # datasets builds benchmark tables from parsed molecules
     ("model",),

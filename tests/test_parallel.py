@@ -3,7 +3,7 @@
 import os
 import time
 
-from discovery.features.parallel import TaskFailure, WorkerTask, run_isolated
+from discovery.workers import TaskFailure, WorkerTask, run_isolated
 
 
 def square_or_misbehave(config):

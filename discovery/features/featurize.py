@@ -18,7 +18,7 @@ from discovery.chem import Molecule, MoleculeError, parse_molecules
 from discovery.chem.molecule import STANDARDISATION_VERSION
 from discovery.features.cache import CachedResult, DescriptorCache, MoleculeRecord
 from discovery.features.categories import CATEGORY_NAMES, CATEGORY_VERSION, category_features
-from discovery.features.parallel import TaskFailure, WorkerTask, run_isolated
+from discovery.workers import TaskFailure, WorkerTask, run_isolated
 from discovery.features.qm import DescriptorCalculator, QMError, descriptor_names
 from discovery.features.settings import QMSettings
 

@@ -1,26 +1,31 @@
 """Exact blocked Gibbs sampling of the regularised-horseshoe regression (the model of
-`pymc_model`, same prior, same likelihood), without gradients or step sizes to tune.
+`pymc_model`: same prior, same likelihood), without gradients, divergences or compilation.
 
-The model is linear-Gaussian given its scales, so most of it has exact conditionals. One sweep:
+Given its scales the model is linear-Gaussian, so most of it has exact conditionals. One sweep:
 
-1. (σ, τ_0, τ_1) by random-walk Metropolis on their logarithms with the coefficients integrated
-   out: p(y | σ, τ, λ, c²) = N(y; 0, R + X D Xᵀ), R the noise covariance, X = [1, Z], D the prior
-   variances of (α, β). Updating the global scales jointly with the coefficients instead of
-   given them is what makes the horseshoe's Gibbs sampler mix (Johndrow, Orenstein &
-   Bhattacharya 2020, "Scalable approximate MCMC algorithms for the horseshoe prior", JMLR 21, 73).
-   The proposal's covariance is learnt during warm-up (Haario, Saksman & Tamminen 2001).
-2. (α, β) from their Gaussian conditional, exactly: with fewer molecules than columns by
-   Bhattacharya, Chakraborty & Mallick (2016, Biometrika 103, 985; O(n²P)), else by a Cholesky
-   factor of the P × P precision (Rue 2001). Both reuse the factor step 1 computed.
-3. λ_j by the Makalic & Schmidt (2016, IEEE Signal Process. Lett. 23, 179) auxiliary variables
-   ν_j: λ_j² | ν_j, β_j is proposed from the plain horseshoe's inverse-gamma conditional and
-   accepted with the ratio of the slab factor, √(1 + τ²λ'²/c²) / √(1 + τ²λ²/c²), which makes
+1. σ, τ_0 and τ_1, each by random-walk Metropolis on its logarithm with the coefficients
+   integrated out: p(y | σ, τ, λ, c²) = N(y; 0, R + X D Xᵀ), R the noise covariance, X = [1, Z],
+   D the prior variances of θ = (α, β). Updating the global scales with the coefficients
+   integrated out, not given them, is what lets the horseshoe's Gibbs sampler mix (Johndrow,
+   Orenstein & Bhattacharya 2020, JMLR 21, 73). Step sizes adapt during warm-up only.
+2. θ from its Gaussian conditional, exactly: by Bhattacharya, Chakraborty & Mallick (2016,
+   Biometrika 103, 985; O(n²P)) with the factor of R + X D Xᵀ step 1 used, or, with more
+   molecules than columns, from a Cholesky factor of the P × P precision (Rue 2001).
+3. τ_g against its λ_j: the likelihood sees only the products τ_g·λ_j, so a slice-sampling
+   move along that ridge (τ_g·e^s, λ_j·e^-s) is exact and cheap.
+4. λ_j through the auxiliary variables ν_j of Makalic & Schmidt (2016, IEEE Signal Process.
+   Lett. 23, 179): λ_j² | ν_j, β_j is proposed from the plain horseshoe's inverse-gamma
+   conditional and accepted with the slab's ratio √(1 + τ²λ'²/c²) / √(1 + τ²λ²/c²), which makes
    it exact for the regularised horseshoe (β_j ~ N(0, c²τ²λ_j²/(c² + τ²λ_j²))).
-4. c² by slice sampling on log c² (Neal 2003) given β, λ, τ.
-5. Student-t likelihood only: the per-molecule precision weights ω_i from their gamma conditional.
+5. c² by slice sampling on log c² (Neal 2003).
+6. Student-t likelihood only: each molecule's precision weight ω_i from its gamma conditional.
 
-Everything runs on the standardised scale of `RegressionProblem`; chains run one after another
-or in worker processes. This module imports only numpy and scipy, so a worker starts fast.
+With many more molecules than columns (n²P > P³, the P-space form) the data pin the coefficients
+down, the scales mix well given them, and a Metropolis step would cost a P × P factorisation:
+there σ and τ_g are slice-sampled from their conditionals given θ instead (step 1 after step 2).
+
+Everything runs on the standardised scale of `RegressionProblem`. This module imports only
+numpy and scipy, so a worker process running chains starts fast.
 """
 
 from __future__ import annotations
@@ -34,10 +39,9 @@ from scipy import linalg
 #: Smallest prior variance of a coefficient: below it a term is zero for every purpose, and
 #: Cholesky factors of 1/variance stay finite.
 _MIN_VARIANCE = 1e-24
-#: Warm-up of the Metropolis step: acceptance it aims at (Roberts & Rosenthal 2001 for a few
-#: dimensions) and how often its proposal covariance is re-estimated.
-_TARGET_ACCEPTANCE = 0.3
-_ADAPT_EVERY = 25
+#: Acceptance the one-dimensional Metropolis steps aim at during warm-up (Roberts & Rosenthal
+#: 2001, "Optimal scaling for various Metropolis-Hastings algorithms", Statist. Sci. 16, 351).
+_TARGET_ACCEPTANCE = 0.44
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class GibbsProblem:
 
     Attributes:
         Z: Design, shape (n, P). y: target, shape (n,).
-        groups: Shrinkage group of each column, shape (P,).
+        groups: Shrinkage group of each column, shape (P,), 0 or 1.
         tau_scale: Prior scale of τ_g per unit of σ, shape (2,).
         intercept_scale, noise_scale, noise_floor, slab_scale, slab_df: The prior's constants.
         student_t_nu: Degrees of freedom of a Student-t likelihood, or None for a normal one.
@@ -67,56 +71,56 @@ class GibbsProblem:
 @dataclass(frozen=True)
 class ChainDraws:
     """One chain's draws after warm-up: alpha (S,), beta (S, P), sigma (S,), tau (S, 2), c2 (S,),
-    and the Metropolis step's acceptance rate after warm-up."""
+    and the acceptance rate of each scale's Metropolis step after warm-up (σ, τ_0, τ_1)."""
 
     alpha: np.ndarray
     beta: np.ndarray
     sigma: np.ndarray
     tau: np.ndarray
     c2: np.ndarray
-    acceptance: float
+    acceptance: np.ndarray
 
 
-class _Factor:
-    """N(y; 0, R + X D Xᵀ) for given prior variances d (P+1,) and noise variances r (n,): its log
-    density and exact draws of θ = (α, β) from their Gaussian conditional."""
+class _Marginal:
+    """N(y; 0, Σ), Σ = R + X D Xᵀ, with R = diag(r) the noise variances and D = diag(d) the prior
+    variances of θ = (α, β): its log density (constant dropped) and exact draws of θ given y.
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, d: np.ndarray, r: np.ndarray, gram: np.ndarray | None,
-                 Xty: np.ndarray | None) -> None:
+    With `K` = X D Xᵀ (n × n) the n-space form factorises Σ itself; with `gram` = XᵀX (and a
+    homoscedastic R) the P-space form factorises Q = D⁻¹ + XᵀR⁻¹X (Woodbury).
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, d: np.ndarray, r: np.ndarray, K: np.ndarray | None = None,
+                 gram: np.ndarray | None = None, Xty: np.ndarray | None = None) -> None:
         self.X, self.y, self.d, self.r = X, y, d, r
         n, p = X.shape
-        self.n_space = gram is None
-        if self.n_space:  # Σ = R^½ (I + Φ D Φᵀ) R^½, Φ = R^-½ X
-            self.phi = X / np.sqrt(r)[:, None]
-            scaled = self.phi * np.sqrt(d)
-            M = scaled @ scaled.T
-            M[np.diag_indices(n)] += 1.0
-            self.L = linalg.cholesky(M, lower=True, check_finite=False)
-            self.y_tilde = y / np.sqrt(r)
-            half = linalg.solve_triangular(self.L, self.y_tilde, lower=True, check_finite=False)
-            log_det = np.log(r).sum() + 2.0 * np.log(np.diag(self.L)).sum()
-            quadratic = float(half @ half)
-        else:  # Woodbury: Q = D⁻¹ + Xᵀ R⁻¹ X, homoscedastic R = r·I (gram = XᵀX, Xty = Xᵀy)
+        if K is not None:
+            sigma_matrix = K.copy()
+            sigma_matrix[np.diag_indices(n)] += r
+            self.L = linalg.cholesky(sigma_matrix, lower=True, check_finite=False)
+            self.half = linalg.solve_triangular(self.L, y, lower=True, check_finite=False)
+            log_det = 2.0 * np.log(np.diag(self.L)).sum()
+            quadratic = float(self.half @ self.half)
+            self.n_space = True
+        else:
             Q = gram / r[0]
             Q[np.diag_indices(p)] += 1.0 / d
             self.L = linalg.cholesky(Q, lower=True, check_finite=False)
-            self.b = Xty / r[0]
-            half = linalg.solve_triangular(self.L, self.b, lower=True, check_finite=False)
-            self.half = half
+            self.half = linalg.solve_triangular(self.L, Xty / r[0], lower=True, check_finite=False)
             log_det = n * np.log(r[0]) + np.log(d).sum() + 2.0 * np.log(np.diag(self.L)).sum()
-            quadratic = float(y @ y) / r[0] - float(half @ half)
+            quadratic = float(y @ y) / r[0] - float(self.half @ self.half)
+            self.n_space = False
         self.log_likelihood = -0.5 * (log_det + quadratic)
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """θ ~ N(Q⁻¹b, Q⁻¹), Q = D⁻¹ + Xᵀ R⁻¹ X."""
+        """θ ~ N(Q⁻¹XᵀR⁻¹y, Q⁻¹), Q = D⁻¹ + XᵀR⁻¹X."""
         p = len(self.d)
-        if self.n_space:
+        if self.n_space:  # Bhattacharya et al.: u ~ N(0, D), v = Xu + δ, δ ~ N(0, R)
             u = np.sqrt(self.d) * rng.standard_normal(p)
-            v = self.phi @ u + rng.standard_normal(len(self.y))
-            w = linalg.cho_solve((self.L, True), self.y_tilde - v, check_finite=False)
-            return u + self.d * (self.phi.T @ w)
-        z = self.half + rng.standard_normal(p)
-        return linalg.solve_triangular(self.L, z, lower=True, trans="T", check_finite=False)
+            v = self.X @ u + np.sqrt(self.r) * rng.standard_normal(len(self.y))
+            w = linalg.cho_solve((self.L, True), self.y - v, check_finite=False)
+            return u + self.d * (self.X.T @ w)
+        return linalg.solve_triangular(self.L, self.half + rng.standard_normal(p), lower=True, trans="T",
+                                       check_finite=False)
 
 
 def _prior_variances(tau_j: np.ndarray, lam2: np.ndarray, c2: float) -> np.ndarray:
@@ -129,152 +133,175 @@ def _log_half_cauchy(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return -np.log(scale) - np.log1p((x / scale) ** 2)
 
 
-def run_chain(problem: GibbsProblem, draws: int, tune: int, seed: int | list[int], scale_steps: int = 1,
-              collapsed: int | None = 0, local_scales: bool = True) -> ChainDraws:
-    """One chain: `tune` warm-up sweeps (adapting the Metropolis proposal), then `draws` sweeps kept.
+class _Chain:
+    """The state of one chain and the sweep that updates it.
 
-    Args:
-        problem: The regression and its prior.
-        draws, tune: Sweeps kept and warm-up sweeps.
-        seed: Seed of this chain (chains get distinct seeds).
-        scale_steps: Metropolis updates of (σ, τ) per sweep (each costs one factorisation).
+    The scales are stored on the log scale: u = (log(σ − σ_floor), log τ_0, log τ_1).
     """
-    rng = np.random.default_rng(seed)
-    pr = problem
-    Z, y = pr.Z, pr.y
-    n, P = Z.shape
-    X = np.column_stack([np.ones(n), Z])
-    p = P + 1
-    student = pr.student_t_nu is not None
-    # factorise in the smaller space; a Student-t likelihood reweights rows every sweep, which the
-    # P-space form would pay for with a new Gram matrix, and the collapsed λ updates need the
-    # n-space factor: with more columns than molecules, where they matter, it is as cheap
-    n_space = student or n <= p or n * n * p + n**3 / 3 <= p**3 / 3
-    gram = None if n_space else X.T @ X
-    Xty = None if n_space else X.T @ y
-    groups = pr.groups
-    a_slab, b_slab = pr.slab_df / 2.0, pr.slab_df * pr.slab_scale**2 / 2.0
 
-    # -- dispersed start: a ridge-like scale for σ, global scales and λ from their priors ----------
-    sigma0 = max(0.5 * float(np.std(y)), pr.noise_floor + 0.05)
-    excess = max(sigma0 - pr.noise_floor, 1e-3) * math.exp(0.3 * rng.standard_normal())
-    tau = pr.tau_scale * (pr.noise_floor + excess) * np.exp(rng.standard_normal(2))
-    lam2 = np.abs(rng.standard_cauchy(P)) ** 2 + 1e-6 if local_scales else np.ones(P)
-    nu_aux = 1.0 / rng.gamma(0.5, 1.0, P)
-    c2 = pr.slab_scale**2
-    omega = np.ones(n)
+    #: Metropolis steps per sweep for σ, τ_0, τ_1: σ's reuse X D Xᵀ (one Cholesky each) and
+    #: τ_0's recompute only the few main-effect columns' part, so they are cheap to repeat.
+    STEPS = (3, 2, 1)
 
-    def factor(excess: float, tau: np.ndarray, lam2: np.ndarray, c2: float, omega: np.ndarray) -> _Factor:
-        sigma = pr.noise_floor + excess
-        d = np.r_[pr.intercept_scale**2, _prior_variances(tau[groups], lam2, c2)]
-        return _Factor(X, y, d, sigma**2 / omega, gram, Xty)
+    def __init__(self, problem: GibbsProblem, rng: np.random.Generator) -> None:
+        pr = self.problem = problem
+        n, P = pr.Z.shape
+        self.X = np.column_stack([np.ones(n), pr.Z])
+        p = P + 1
+        # factorise in the smaller space; a Student-t likelihood reweights rows every sweep, which
+        # the P-space form would pay for with a new Gram matrix, so it uses the n-space form
+        self.n_space = pr.student_t_nu is not None or n * n * p + n**3 / 3 <= p**3 / 3
+        self.gram = None if self.n_space else self.X.T @ self.X
+        self.Xty = None if self.n_space else self.X.T @ pr.y
+        self.columns = [np.flatnonzero(pr.groups == g) for g in range(2)]
+        self.Z_groups = [pr.Z[:, c] for c in self.columns]
+        self.K_intercept = np.full((n, n), pr.intercept_scale**2)
+        # dispersed start: σ near half the target's SD, global scales and λ from their priors
+        sigma0 = max(0.5 * float(np.std(pr.y)), pr.noise_floor + 0.05)
+        excess = max(sigma0 - pr.noise_floor, 1e-3) * math.exp(0.3 * rng.standard_normal())
+        tau = pr.tau_scale * (pr.noise_floor + excess) * np.exp(rng.standard_normal(2))
+        self.u = np.r_[math.log(excess), np.log(tau)]
+        self.lam2 = np.abs(rng.standard_cauchy(P)) ** 2 + 1e-6
+        self.c2 = pr.slab_scale**2
+        self.omega = np.ones(n)
+        self.theta = np.zeros(p)
+        self.log_steps = np.log([0.3, 0.5, 0.5])
+        self.accepted = np.zeros(3)
+        self.K_parts = [self._K_part(g, self.u) for g in range(2)]
+        self.current = self._marginal(self.u, self.K_parts)
 
-    def log_scales_prior(u: np.ndarray) -> float:
+    @property
+    def sigma(self) -> float:
+        return self.problem.noise_floor + math.exp(self.u[0])
+
+    @property
+    def tau(self) -> np.ndarray:
+        return np.exp(self.u[1:])
+
+    def _variances(self, u: np.ndarray) -> np.ndarray:
+        return np.r_[self.problem.intercept_scale**2, _prior_variances(np.exp(u[1:])[self.problem.groups], self.lam2, self.c2)]
+
+    def _K_part(self, g: int, u: np.ndarray) -> np.ndarray | None:
+        """Z_g V_g Z_gᵀ, the group's share of X D Xᵀ (n-space only)."""
+        if not self.n_space:
+            return None
+        v = _prior_variances(math.exp(u[1 + g]), self.lam2[self.columns[g]], self.c2)
+        scaled = self.Z_groups[g] * np.sqrt(v)
+        return scaled @ scaled.T
+
+    def _marginal(self, u: np.ndarray, K_parts: list[np.ndarray | None]) -> _Marginal:
+        sigma = self.problem.noise_floor + math.exp(u[0])
+        r = sigma**2 / self.omega
+        if self.n_space:
+            return _Marginal(self.X, self.problem.y, self._variances(u), r, K=self.K_intercept + K_parts[0] + K_parts[1])
+        return _Marginal(self.X, self.problem.y, self._variances(u), r, gram=self.gram, Xty=self.Xty)
+
+    def _log_scales_prior(self, u: np.ndarray) -> float:
+        pr = self.problem
         excess, tau = math.exp(u[0]), np.exp(u[1:])
-        sigma = pr.noise_floor + excess
         return (-0.5 * (excess / pr.noise_scale) ** 2 + u[0]
-                + float((_log_half_cauchy(tau, pr.tau_scale * sigma) + u[1:]).sum()))
+                + float((_log_half_cauchy(tau, pr.tau_scale * (pr.noise_floor + excess)) + u[1:]).sum()))
 
-    u = np.r_[math.log(excess), np.log(tau)]
-    proposal = np.diag([0.3, 0.5, 0.5]) ** 2
-    log_step = math.log(2.38**2 / 3)
-    history: list[np.ndarray] = []
-    accepted = 0
-    total = tune + draws
-    out = {"alpha": np.empty(draws), "beta": np.empty((draws, P)), "sigma": np.empty(draws),
-           "tau": np.empty((draws, 2)), "c2": np.empty(draws)}
-    current = factor(math.exp(u[0]), np.exp(u[1:]), lam2, c2, omega)
-    for sweep in range(total):
-        # 1. (σ, τ) with (α, β) integrated out
-        chol = np.linalg.cholesky(proposal * math.exp(log_step))
-        for _ in range(scale_steps):
-            u_new = u + chol @ rng.standard_normal(3)
-            candidate = factor(math.exp(u_new[0]), np.exp(u_new[1:]), lam2, c2, omega)
-            log_ratio = (candidate.log_likelihood + log_scales_prior(u_new)
-                         - current.log_likelihood - log_scales_prior(u))
-            accept = math.log(rng.random()) < log_ratio
-            if accept:
-                u, current = u_new, candidate
-            if sweep < tune:
-                log_step += (float(accept) - _TARGET_ACCEPTANCE) / math.sqrt(sweep + 1.0)
-            elif accept:
-                accepted += 1
-        if sweep < tune:
-            history.append(u.copy())
-            if len(history) >= 2 * _ADAPT_EVERY and sweep % _ADAPT_EVERY == 0:
-                recent = np.array(history[len(history) // 2 :])
-                proposal = np.cov(recent.T) + 1e-6 * np.eye(3)
-        excess, tau = math.exp(u[0]), np.exp(u[1:])
-        sigma = pr.noise_floor + excess
-        if current.n_space and collapsed != 0:
-            subset = np.arange(P) if collapsed is None else rng.choice(P, min(collapsed, P), replace=False)
-            lam2 = _collapsed_lambdas(rng, current, subset, lam2, tau[groups], c2)
-            current = factor(excess, tau, lam2, c2, omega)
-        # 2. (α, β) exactly
-        theta = current.draw(rng)
-        beta = theta[1:]
+    def _marginal_scales(self, rng: np.random.Generator, warm_up: int | None) -> None:
+        """σ, τ_0, τ_1 by one-dimensional Metropolis steps on their logarithms, (α, β) integrated out."""
+        for k, steps in enumerate(self.STEPS):
+            for _ in range(steps):
+                u_new = self.u.copy()
+                u_new[k] += math.exp(self.log_steps[k]) * rng.standard_normal()
+                parts = list(self.K_parts)
+                if k > 0:
+                    parts[k - 1] = self._K_part(k - 1, u_new)
+                candidate = self._marginal(u_new, parts)
+                log_ratio = (candidate.log_likelihood + self._log_scales_prior(u_new)
+                             - self.current.log_likelihood - self._log_scales_prior(self.u))
+                accept = math.log(rng.random()) < log_ratio
+                if accept:
+                    self.u, self.current, self.K_parts = u_new, candidate, parts
+                if warm_up is not None:
+                    self.log_steps[k] += (float(accept) - _TARGET_ACCEPTANCE) / math.sqrt(warm_up + 1.0)
+                else:
+                    self.accepted[k] += accept
+
+    def _conditional_scales(self, rng: np.random.Generator) -> None:
+        """σ given (α, β), then each τ_g given its coefficients, by slice sampling on the logarithms."""
+        pr = self.problem
+        weighted_rss = float(np.sum(self.omega * (pr.y - self.X @ self.theta) ** 2))
+        n = len(pr.y)
+
+        def log_sigma(log_excess: float) -> float:
+            u = self.u.copy()
+            u[0] = log_excess
+            sigma = pr.noise_floor + math.exp(log_excess)
+            return self._log_scales_prior(u) - n * math.log(sigma) - 0.5 * weighted_rss / sigma**2
+
+        self.u[0] = _slice(rng, self.u[0], log_sigma)
+        beta, sigma = self.theta[1:], self.sigma
+        for g in range(2):
+            cols = self.columns[g]
+
+            def log_tau(log_t: float, cols=cols, g=g) -> float:
+                v = _prior_variances(math.exp(log_t), self.lam2[cols], self.c2)
+                prior = _log_half_cauchy(np.array(math.exp(log_t)), np.array(pr.tau_scale[g] * sigma))
+                return float(prior) + log_t - 0.5 * float(np.sum(np.log(v) + beta[cols] ** 2 / v))
+
+            self.u[1 + g] = _slice(rng, self.u[1 + g], log_tau)
+
+    def sweep(self, rng: np.random.Generator, warm_up: int | None) -> None:
+        """One sweep; `warm_up` is the warm-up sweep's number (adapting the step sizes), or None."""
+        pr = self.problem
+        if self.n_space:
+            # 1. σ, τ_0, τ_1, each by Metropolis on its logarithm with (α, β) integrated out
+            self._marginal_scales(rng, warm_up)
+            # 2. (α, β) exactly
+            self.theta = self.current.draw(rng)
+        else:
+            # with many more molecules than columns the data pin the coefficients down and the
+            # scales mix given them; one P x P factorisation per sweep is the whole cost
+            self.theta = self.current.draw(rng)
+            self._conditional_scales(rng)
+        sigma, tau = self.sigma, self.tau
+        beta = self.theta[1:]
         # 3. τ_g against its λ_j: the likelihood sees only τ_g·λ_j, so slide along that ridge exactly
-        for g in range(2 if local_scales else 0):
-            in_group = groups == g
-            lam, scale = np.sqrt(lam2[in_group]), pr.tau_scale[g] * sigma
+        for g in range(2):
+            lam, scale = np.sqrt(self.lam2[self.columns[g]]), pr.tau_scale[g] * sigma
             shift = _slice(rng, 0.0, lambda s, t=tau[g], lam=lam, scale=scale: _log_rescaled(s, t, lam, scale))
             tau[g] *= math.exp(shift)
-            lam2[in_group] *= math.exp(-2.0 * shift)
-        u[1:] = np.log(tau)
+            self.lam2[self.columns[g]] *= math.exp(-2.0 * shift)
+        self.u[1:] = np.log(tau)
         # 4. λ² through ν, with the slab's acceptance ratio
-        tau_j = tau[groups]
+        tau_j = tau[pr.groups]
+        lam2 = self.lam2
         nu_aux = 1.0 / rng.gamma(1.0, 1.0 / (1.0 + 1.0 / lam2))
-        rate = 1.0 / nu_aux + beta**2 / (2.0 * tau_j**2)
-        lam2_new = rate / rng.gamma(1.0, 1.0, P)
-        slab = np.sqrt((1.0 + tau_j**2 * lam2_new / c2) / (1.0 + tau_j**2 * lam2 / c2))
-        if local_scales:
-            lam2 = np.where(rng.random(P) < slab, lam2_new, lam2)
+        lam2_new = (1.0 / nu_aux + beta**2 / (2.0 * tau_j**2)) / rng.gamma(1.0, 1.0, len(lam2))
+        slab = np.sqrt((1.0 + tau_j**2 * lam2_new / self.c2) / (1.0 + tau_j**2 * lam2 / self.c2))
+        self.lam2 = np.where(rng.random(len(lam2)) < slab, lam2_new, lam2)
         # 5. c² by slice sampling on log c²
-        c2 = _slice_log_c2(rng, c2, beta, tau_j**2 * lam2, a_slab, b_slab)
+        self.c2 = _slice_log_c2(rng, self.c2, beta, tau_j**2 * self.lam2, pr.slab_df / 2.0,
+                                pr.slab_df * pr.slab_scale**2 / 2.0)
         # 6. Student-t weights
-        if student:
-            residual = y - X @ theta
+        if pr.student_t_nu is not None:
+            residual = pr.y - self.X @ self.theta
             nu = pr.student_t_nu
-            omega = rng.gamma((nu + 1.0) / 2.0, 2.0 / (nu + (residual / sigma) ** 2))
-        current = factor(excess, tau, lam2, c2, omega)
+            self.omega = rng.gamma((nu + 1.0) / 2.0, 2.0 / (nu + (residual / sigma) ** 2))
+        self.K_parts = [self._K_part(g, self.u) for g in range(2)]
+        self.current = self._marginal(self.u, self.K_parts)
+
+
+def run_chain(problem: GibbsProblem, draws: int, tune: int, seed: int | list[int]) -> ChainDraws:
+    """One chain: `tune` warm-up sweeps (adapting the Metropolis step sizes), then `draws` sweeps kept."""
+    rng = np.random.default_rng(seed)
+    chain = _Chain(problem, rng)
+    P = problem.Z.shape[1]
+    out = {"alpha": np.empty(draws), "beta": np.empty((draws, P)), "sigma": np.empty(draws),
+           "tau": np.empty((draws, 2)), "c2": np.empty(draws)}
+    for sweep in range(tune + draws):
+        chain.sweep(rng, sweep if sweep < tune else None)
         if sweep >= tune:
             i = sweep - tune
-            out["alpha"][i], out["beta"][i], out["sigma"][i] = theta[0], beta, sigma
-            out["tau"][i], out["c2"][i] = tau, c2
-    return ChainDraws(**out, acceptance=accepted / max(draws * scale_steps, 1))
-
-
-def _collapsed_lambdas(rng: np.random.Generator, factor: _Factor, subset: np.ndarray, lam2: np.ndarray,
-                       tau_j: np.ndarray, c2: float) -> np.ndarray:
-    """λ_j for j in `subset`, one at a time, each from its conditional with all coefficients
-    integrated out (rank-one updates of the n-space factor)."""
-    lam2 = lam2.copy()
-    n = factor.L.shape[0]
-    inverse = linalg.cho_solve((factor.L, True), np.eye(n), check_finite=False)
-    d = factor.d.copy()
-    for j in subset:
-        f = factor.phi[:, j + 1]
-        g = inverse @ f
-        a, b = float(f @ g), float(g @ factor.y_tilde)
-        shrink = 1.0 - d[j + 1] * a
-        a0, b0 = a / shrink, b / shrink  # with column j's prior variance set to zero
-        t_scale = tau_j[j] ** 2
-
-        def log_density(eta: float, a0=a0, b0=b0, t_scale=t_scale) -> float:
-            lam2_j = math.exp(2.0 * eta)
-            t = t_scale * lam2_j
-            w = max(c2 * t / (c2 + t), _MIN_VARIANCE)
-            return -math.log1p(lam2_j) + eta - 0.5 * math.log1p(w * a0) + 0.5 * w * b0**2 / (1.0 + w * a0)
-
-        eta = _slice(rng, 0.5 * math.log(lam2[j]), log_density)
-        lam2[j] = math.exp(2.0 * eta)
-        t = t_scale * lam2[j]
-        w = max(c2 * t / (c2 + t), _MIN_VARIANCE)
-        delta = w - d[j + 1]
-        if delta != 0.0:
-            inverse -= (delta / (1.0 + delta * a)) * np.outer(g, g)
-            d[j + 1] = w
-    return lam2
+            out["alpha"][i], out["beta"][i], out["sigma"][i] = chain.theta[0], chain.theta[1:], chain.sigma
+            out["tau"][i], out["c2"][i] = chain.tau, chain.c2
+    acceptance = chain.accepted / (max(draws, 1) * np.array(_Chain.STEPS)) if chain.n_space else np.full(3, np.nan)
+    return ChainDraws(**out, acceptance=acceptance)
 
 
 def _log_rescaled(shift: float, tau: float, lam: np.ndarray, scale: float) -> float:
@@ -318,3 +345,44 @@ def _slice(rng: np.random.Generator, x: float, log_density, width: float = 1.0, 
             left = proposal
         else:
             right = proposal
+
+
+# -- worker processes (`discovery.workers`): arrays in .npz files, read without pickle ----------
+
+def save_problem(problem: GibbsProblem, folder: str) -> str:
+    """Write `problem` to `folder/problem.npz`; returns the path."""
+    path = f"{folder}/problem.npz"
+    scalars = {k: np.asarray(np.nan if v is None else v, dtype=float) for k, v in problem.__dict__.items()
+               if not isinstance(v, np.ndarray)}
+    np.savez(path, Z=problem.Z, y=problem.y, groups=problem.groups, tau_scale=problem.tau_scale, **scalars)
+    return path
+
+
+def _load_problem(path: str) -> GibbsProblem:
+    with np.load(path, allow_pickle=False) as data:
+        values = {k: data[k] for k in data.files}
+    scalars = {k: float(v) for k, v in values.items() if v.ndim == 0}
+    nu = scalars.pop("student_t_nu")
+    return GibbsProblem(Z=values["Z"], y=values["y"], groups=values["groups"], tau_scale=values["tau_scale"],
+                        student_t_nu=None if math.isnan(nu) else nu, **scalars)
+
+
+def chain_task(config: dict) -> object:
+    """A worker's task: run one chain per item {draws, tune, seed, out}, write its draws to `out`
+    (.npz) and answer with that path."""
+    from threadpoolctl import threadpool_limits
+
+    problem = _load_problem(config["problem"])
+
+    def task(item: dict) -> str:
+        with threadpool_limits(1):
+            chain = run_chain(problem, int(item["draws"]), int(item["tune"]), item["seed"])
+        np.savez(item["out"], **chain.__dict__)
+        return item["out"]
+
+    return task
+
+
+def load_chain(path: str) -> ChainDraws:
+    with np.load(path, allow_pickle=False) as data:
+        return ChainDraws(**{k: data[k] for k in data.files})

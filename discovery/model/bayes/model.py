@@ -133,7 +133,8 @@ class BayesianILR(PropertyModel):
         if len(t) < c.min_rows:
             return law, CalibrationRecord(method=f"skipped: fewer than {c.min_rows} rows")
         held, core = tail_split(t, c.tail_fraction)
-        sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=c.tune), self.seed)
+        tune = min(self.sampler.tune, 500) if c.tune is None else c.tune
+        sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=tune), self.seed)
         with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
             warnings.simplefilter("ignore")
             scaling, posterior, _, health = self._sample(Z[core], t[core], sampler, warn=False)

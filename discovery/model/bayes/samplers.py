@@ -4,6 +4,7 @@ chains of the same variables, which `diagnose` judges the same way for all."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -174,12 +175,17 @@ class MeanFieldADVI(PosteriorSampler):
         if problem.n_rows < 100:
             log.warning(
                 "ADVI on %d molecules: on small data the horseshoe posterior is far from Gaussian and ADVI "
-                "misses badly (BENCHMARKS.md, \"Scaling\"); use sampler.method=nutpie", problem.n_rows,
+                "misses badly (BENCHMARKS.md, \"Scaling\"); use the exact sampler, sampler.method=gibbs", problem.n_rows,
             )
 
 
 class ExactGibbs(PosteriorSampler):
-    """Blocked Gibbs with exact Gaussian draws of the coefficients (`discovery.model.bayes.gibbs`)."""
+    """Blocked Gibbs with exact Gaussian draws of the coefficients (`discovery.model.bayes.gibbs`).
+
+    Chains run in isolated worker processes, one per core, when the fit is large enough to repay
+    starting them (`_PARALLEL_WORK`); each chain is seeded by its number, so the draws are the
+    same either way. A chain whose worker fails runs again here.
+    """
 
     label = "exact Gibbs"
 
@@ -197,16 +203,46 @@ class ExactGibbs(PosteriorSampler):
             slab_scale=p.slab_scale, slab_df=p.slab_df,
             student_t_nu=p.student_t_nu if p.likelihood is Likelihood.STUDENT_T else None,
         )
+        seeds = [[self.seed, chain] for chain in range(s.chains)]
         start = time.perf_counter()
-        # small factorisations: threads cost more than they save (measured: 1 ms vs 37 ms at 200 x 900)
+        workers = min(s.chains, os.cpu_count() or 1)
+        work = problem.n_rows**2 * problem.n_columns * (s.draws + s.tune) * s.chains
+        chains: list[Any] = [None] * s.chains
+        if workers > 1 and work > _PARALLEL_WORK:
+            chains = _run_in_workers(plain, s.draws, s.tune, seeds, workers)
+        # small factorisations: BLAS threads cost more than they save at these sizes
         with threadpool_limits(1):
-            chains = [run_chain(plain, s.draws, s.tune, [self.seed, chain], s.scale_steps,
-                                            None if s.collapsed < 0 else s.collapsed)
-                      for chain in range(s.chains)]
+            chains = [c if c is not None else run_chain(plain, s.draws, s.tune, seed) for c, seed in zip(chains, seeds)]
         posterior = {name: np.stack([getattr(c, name) for c in chains]) for name in ("alpha", "beta", "sigma", "tau", "c2")}
-        idata = az.from_dict(posterior=posterior)
-        self.acceptance_ = float(np.mean([c.acceptance for c in chains]))
-        return SamplerRun(idata, None, float(s.scale_steps + 1), 0.0, time.perf_counter() - start)
+        self.acceptance_ = np.mean([c.acceptance for c in chains], axis=0)
+        return SamplerRun(az.from_dict(posterior=posterior), None, 1.0, 0.0, time.perf_counter() - start)
+
+
+#: n² · P · sweeps · chains above which chains run in worker processes: a few seconds of
+#: sweeps, more than starting a worker (a Python with numpy and scipy) costs.
+_PARALLEL_WORK = 2e10
+
+
+def _run_in_workers(problem: Any, draws: int, tune: int, seeds: list[list[int]], workers: int) -> list[Any]:
+    """Chains in isolated worker processes (`discovery.workers`); None for a chain that failed.
+    Arrays travel as .npz files in a temporary folder, read back without pickle."""
+    import tempfile
+
+    from discovery.model.bayes.gibbs import load_chain, save_problem
+    from discovery.workers import TaskFailure, WorkerTask, run_isolated
+
+    with tempfile.TemporaryDirectory(prefix="discovery-gibbs-") as folder:
+        task = WorkerTask("discovery.model.bayes.gibbs:chain_task", {"problem": save_problem(problem, folder)})
+        items = [{"draws": draws, "tune": tune, "seed": seed, "out": f"{folder}/chain_{i}.npz"} for i, seed in enumerate(seeds)]
+        results = run_isolated(task, items, n_workers=workers, timeout_s=24 * 3600.0)
+        chains = []
+        for seed, result in zip(seeds, results):
+            if isinstance(result, TaskFailure):
+                log.warning("Gibbs chain %s failed in its worker (%s); running it here", seed, result.reason)
+                chains.append(None)
+            else:
+                chains.append(load_chain(result))
+    return chains
 
 
 SAMPLERS: dict[SamplerMethod, type[PosteriorSampler]] = {

@@ -50,32 +50,38 @@ class HorseshoePrior:
             raise ValueError(f"prior scales and degrees of freedom must be positive: {self}")
 
 
+#: Warm-up and chains each method needs when the settings leave them open.
+_DEFAULT_TUNE = {SamplerMethod.GIBBS: 300, SamplerMethod.NUTPIE: 1000, SamplerMethod.PYMC: 1000, SamplerMethod.ADVI: 0}
+_DEFAULT_CHAINS = {SamplerMethod.GIBBS: 4, SamplerMethod.NUTPIE: 2, SamplerMethod.PYMC: 2, SamplerMethod.ADVI: 2}
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How the posterior is computed: NUTS via nutpie (default) or PyMC, or ADVI (fast, approximate).
+    """How the posterior is computed: exact blocked Gibbs (default), NUTS via nutpie or PyMC, or
+    ADVI (fast, approximate: less honest intervals and no convergence diagnostics; BENCHMARKS.md,
+    "Scaling").
 
-    ADVI (mean-field, started from a ridge fit) is the option for screening thousands of
-    molecules; its intervals are less honest and it has no convergence diagnostics, so decide on
-    NUTS (BENCHMARKS.md, "Scaling").
+    `tune` (warm-up draws per chain) and `chains` left at None take the method's own defaults
+    (Gibbs: 300 and 4; NUTS: 1000 and 2).
     """
 
-    method: SamplerMethod = SamplerMethod.NUTPIE
+    method: SamplerMethod = SamplerMethod.GIBBS
     draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
+    tune: int | None = None
+    chains: int | None = None
     target_accept: float = 0.95
     low_rank_mass_matrix: bool = False
     # nutpie's gradient-based diagonal mass matrix adaptation; False: the variance-based
     # (Stan-like) one (BENCHMARKS.md, "BayesianILR fit time")
     grad_mass_matrix: bool = True
     advi_iterations: int = 10000
-    # Gibbs: Metropolis updates of the noise and global scales per sweep (each one factorisation)
-    scale_steps: int = 1
-    # Gibbs: columns per sweep whose λ is updated with every coefficient integrated out (-1: all)
-    collapsed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", SamplerMethod(self.method))
+        if self.tune is None:
+            object.__setattr__(self, "tune", _DEFAULT_TUNE[self.method])
+        if self.chains is None:
+            object.__setattr__(self, "chains", _DEFAULT_CHAINS[self.method])
         if self.draws < 1 or self.tune < 0 or self.chains < 1:
             raise ValueError(f"sampler needs draws >= 1, tune >= 0 and chains >= 1, got {self}")
         if not 0 < self.target_accept < 1:
@@ -115,7 +121,7 @@ class CalibrationSettings:
     coverage: float = 0.9
     inflation_coverage: float = 0.97  # above `coverage`: the rehearsal extrapolates less far than a campaign
     draws: int = 300
-    tune: int = 500
+    tune: int | None = None  # None: the sampler's own warm-up, at most 500
     min_rows: int = 20  # below this, no rehearsal (too few rows to hold any out)
     max_per_distance: float = 10.0  # cap on b when few held-out points lie beyond the range
     max_inflation: float = 10.0  # cap on f when the rehearsal's posterior is nearly certain

@@ -1,4 +1,4 @@
-"""Main of a worker process started by `discovery.features.parallel.run_isolated`.
+"""Main of a worker process started by `discovery.workers.run_isolated`.
 
 Protocol: the first stdin line is {"function", "config", "sys_path"}; every further line is
 {"index", "item"}; each answer is one JSON line {"index", "ok", "result" | "error"} written to

@@ -1,9 +1,10 @@
-"""Run per-molecule work in isolated worker processes, with a timeout and crash isolation.
+"""Run work items (molecules to featurise, sampler chains) in isolated worker processes, with a
+timeout and crash isolation.
 
 `concurrent.futures.ProcessPoolExecutor` breaks the whole pool when one worker dies and cannot
-stop a task stuck in native code. Here each worker is a fresh `python -m
-discovery.features.worker` process fed JSON lines on stdin and answering JSON lines on a
-dedicated pipe (native libraries may print to stdout); `discovery.features.worker` is its main. The parent waits on every worker's pipe,
+stop a task stuck in native code. Here each worker is a fresh `python -m discovery.worker`
+process fed JSON lines on stdin and answering JSON lines on a dedicated pipe (native libraries
+may print to stdout); `discovery.worker` is its main. The parent waits on every worker's pipe,
 kills a worker that exceeds the per-item timeout, records that item as failed and starts a new
 worker: a crash (segfault, OOM kill) or a hang loses only the item that was running. Workers are
 not forked from the caller, so user scripts need no `if __name__ == "__main__"` guard.
@@ -57,7 +58,7 @@ class _Worker:
         read_fd, write_fd = os.pipe()
         env = {**os.environ, **SINGLE_THREAD_ENV}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "discovery.features.worker", str(write_fd)],
+            [sys.executable, "-m", "discovery.worker", str(write_fd)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(write_fd,), env=env,
         )
         os.close(write_fd)
@@ -147,7 +148,7 @@ def run_isolated(
                         outcome = TaskFailure("crashed", f"worker process died (exit code {code})")
                         replace = True
                 elif now - worker.started >= timeout_s:
-                    outcome = TaskFailure("timeout", f"exceeded the per-molecule timeout of {timeout_s:g} s")
+                    outcome = TaskFailure("timeout", f"exceeded the per-item timeout of {timeout_s:g} s")
                     replace = True
                 if outcome is None:
                     continue
