@@ -86,7 +86,6 @@ def run(cfg: DictConfig) -> Path:
     else:
         qm_values = _plain(cfg.qm)
         preset = qm_values.pop("preset", "fast")
-        qm_values.setdefault("seed", int(cfg.seed))
         settings = QMSettings.preset_named(preset, **qm_values)
 
     for key in ("path", "target_col"):

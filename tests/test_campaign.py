@@ -242,3 +242,20 @@ def test_physical_limits_clip_reported_predictions_and_are_validated():
         CampaignSettings.from_dict({**base, "target_min": 2.0, "target_max": 1.0, "seed_data": "x.csv"})
     with pytest.raises(ValueError, match="campaign.target_min must be float"):
         CampaignSettings.from_dict({**base, "target_min": "one", "seed_data": "x.csv"})
+
+
+def test_a_campaign_seed_does_not_change_the_descriptors():
+    """Every seed of a backtest reuses the descriptor cache: the conformer seed is a QM setting."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from discovery.campaign.settings import RunSettings
+    from discovery.paths import PROJECT_ROOT
+
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        runs = [RunSettings.from_config(OmegaConf.to_container(compose(config_name="config", overrides=[f"seed={seed}"]),
+                                                                resolve=True)) for seed in (0, 1)]
+        explicit = RunSettings.from_config(OmegaConf.to_container(compose(config_name="config", overrides=["+qm.seed=5"]),
+                                                                  resolve=True))
+    assert runs[0].seed != runs[1].seed and runs[0].qm == runs[1].qm
+    assert runs[0].qm.cache_token() == runs[1].qm.cache_token() != explicit.qm.cache_token()

@@ -214,18 +214,17 @@ class RunSettings:
         campaign = CampaignSettings.from_dict(cfg["campaign"])
         qm_values = dict(cfg["qm"])
         preset = qm_values.pop("preset", "fast")
-        qm_values.setdefault("seed", int(cfg.get("seed", 0)))
         qm = QMSettings.preset_named(preset, **qm_values)
         model = dict(cfg["model"])
         _check_keys(model, {"name", "params"}, {"name"}, "model")
         if model["name"] not in MODELS:
             raise ValueError(f"model.name must be one of {sorted(MODELS)}, got {model['name']!r}")
-        cls = model_class(model["name"])
-        if not cls.capabilities.posterior_draws:
+        model_cls = model_class(model["name"])
+        if not model_cls.capabilities.posterior_draws:
             raise ValueError(f"model {model['name']!r} gives no posterior draws, and a campaign's acquisition ranks on "
                              f"them; choose one of {sorted(n for n in MODELS if model_class(n).capabilities.posterior_draws)}")
         try:  # the parameters are checked now, not deep inside the round's fit
-            cls(**{"seed": int(cfg.get("seed", 0)), **dict(model.get("params") or {})})
+            model_cls(**{"seed": int(cfg.get("seed", 0)), **dict(model.get("params") or {})})
         except TypeError as exc:
             raise ValueError(f"model.params: {exc}") from None
         report_values = dict(cfg.get("report") or {})

@@ -40,7 +40,8 @@ class QMSettings:
         proton_relax_steps: Optimiser steps relaxing an added proton (the rest held fixed).
         max_atoms: Molecules (or oligomers) with more atoms, hydrogens included, are refused.
         timeout_s: Wall-clock limit for one molecule (not part of the cache key).
-        seed: Seed of the conformer embedding.
+        seed: Seed of the conformer embedding. A setting of the descriptors, not of a campaign:
+            the campaign's `seed` does not change it, so every campaign seed reuses the cache.
     """
 
     preset: str = "fast"
