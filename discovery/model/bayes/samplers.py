@@ -16,6 +16,7 @@ import numpy as np
 from discovery.model.bayes.pymc_model import build_model, ridge_start
 from discovery.model.bayes.design import RegressionProblem
 from discovery.model.bayes.settings import Likelihood, SamplerMethod, SamplerSettings
+from discovery.model.convergence import bulk_ess, rank_rhat
 from discovery.model.diagnostics import FitDiagnostics, HealthThresholds, ModelDiagnosticsWarning
 
 log = logging.getLogger(__name__)
@@ -260,19 +261,16 @@ def make_sampler(settings: SamplerSettings, seed: int) -> PosteriorSampler:
 def diagnose(run: SamplerRun, sampler: PosteriorSampler, thresholds: HealthThresholds, warn: bool = True) -> FitDiagnostics:
     """Judge a run: R-hat and bulk ESS over `JUDGED`, divergences; warn (`ModelDiagnosticsWarning`)
     about whatever is outside `thresholds`."""
-    import arviz as az
-
     n_draws = len(run.draws)
     common = dict(sampler=sampler.label, exact=sampler.exact, n_draws=n_draws, divergences=run.divergences,
                   steps_per_draw=run.steps_per_draw, compile_seconds=run.compile_seconds,
                   sampling_seconds=run.sampling_seconds, thresholds=thresholds)
     if not sampler.exact:
         return FitDiagnostics(**common)
-    posterior = run.idata.posterior[list(JUDGED)]
-    rhat = az.rhat(posterior)
-    ess = az.ess(posterior, method="bulk")
-    max_rhat = float(max(np.nanmax(rhat[v].values) for v in rhat.data_vars))
-    min_ess = float(min(np.nanmin(ess[v].values) for v in ess.data_vars))
+    posterior = run.idata.posterior
+    judged = np.concatenate([posterior[name].values.reshape(*posterior[name].shape[:2], -1) for name in JUDGED], axis=2)
+    max_rhat = float(np.nanmax(rank_rhat(judged))) if judged.shape[0] > 1 else float("nan")
+    min_ess = float(np.nanmin(bulk_ess(judged)))
     hint = _MIXING_HINT if isinstance(sampler, NutpieNUTS) and sampler.settings.grad_mass_matrix else ""
     messages = []
     if run.divergences is not None and run.divergences > thresholds.max_divergent_fraction * n_draws:
