@@ -32,7 +32,7 @@ def run(cfg: DictConfig) -> RoundSummary:
     values = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(values, dict)
     settings = RunSettings.from_config(values)
-    campaign = Campaign(settings)
+    campaign = Campaign.open(settings)
     try:
         campaign.import_seed_data()
         if settings.ingest is not None:

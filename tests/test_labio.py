@@ -8,13 +8,13 @@ from openpyxl import load_workbook
 
 from discovery.campaign.labio import (
     LAB_COLUMNS,
-    PROPOSAL_COLUMNS,
     ResultRow,
     ResultsFileError,
     read_results,
     write_proposals,
 )
 from discovery.chem import parse_molecule
+from discovery.tables import PROPOSALS
 
 SMILES = {
     "C000001": "CCO",
@@ -54,6 +54,7 @@ def proposals(candidates):
             "nearest_measured_id": ["M1", "M2", None, "M1"],
             "nearest_measured_smiles": ["CC", "c1ccccc1", None, "CC"],
             "nearest_similarity": [0.3333333, 0.5, float("nan"), 0.25],
+            "outside_domain": [False, False, True, False],
             "pool": ["enumerated", "enumerated", "polymer", "enumerated"],
         }
     )
@@ -91,7 +92,7 @@ def test_write_proposals_writes_round_files_with_lab_columns(proposals, tmp_path
     assert sorted(os.listdir(tmp_path / "proposals")) == ["round_003.csv", "round_003.xlsx"]  # no temp files left
 
     table = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
-    assert list(table.columns) == [*PROPOSAL_COLUMNS[:3], "target", *PROPOSAL_COLUMNS[3:], "pool", *LAB_COLUMNS]
+    assert list(table.columns) == [*PROPOSALS.names[:3], "target", *PROPOSALS.names[3:], "pool", *LAB_COLUMNS]
     assert set(table.target) == {"dielectric_constant"}
     assert table["mean"].tolist() == ["1.235", "12350.0", "-0.0001235", "2.0"]
     assert table["acquisition_value"][0] == "1.235e-08"

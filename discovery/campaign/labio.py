@@ -3,10 +3,8 @@
 Column convention (one file makes the whole round trip):
 
 - `write_proposals` writes `round_NNN.csv` (and `round_NNN.xlsx`) with one row per proposal:
-  `rank, candidate_id, smiles, target, mean, lower_90, upper_90, prob_beat_best,
-  acquisition_value, nearest_measured_id, nearest_measured_smiles, nearest_similarity`, any extra
-  columns the caller passed, then four empty columns for the lab: `value, uncertainty, date,
-  notes`. `target` repeats the measured property's name on every row, so the file says what
+  the columns of `discovery.tables.PROPOSALS` with `target` after `smiles`, any extra columns the
+  caller passed, then four empty columns for the lab: `value, uncertainty, date, notes`. `target` repeats the measured property's name on every row, so the file says what
   `value` means without a comment line that would break CSV readers.
 - The lab fills `value` (and optionally `uncertainty`, `date` as YYYY-MM-DD, `notes`) and sends
   the same file back; `read_results` reads it unchanged. Rows left without a value were not
@@ -39,23 +37,10 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from discovery.chem.molecule import Molecule, MoleculeError, parse_molecule
 from discovery.files import atomic_write
+from discovery.tables import PROPOSALS
 
 log = logging.getLogger(__name__)
 
-#: Columns `write_proposals` needs, in the order they are written.
-PROPOSAL_COLUMNS: tuple[str, ...] = (
-    "rank",
-    "candidate_id",
-    "smiles",
-    "mean",
-    "lower_90",
-    "upper_90",
-    "prob_beat_best",
-    "acquisition_value",
-    "nearest_measured_id",
-    "nearest_measured_smiles",
-    "nearest_similarity",
-)
 #: Empty columns added for the lab to fill; `read_results` reads them back.
 LAB_COLUMNS: tuple[str, ...] = ("value", "uncertainty", "date", "notes")
 #: Column holding the measured property's name on every row.
@@ -125,8 +110,8 @@ def write_proposals(
     """Write one round's proposals for the lab as `round_NNN.csv` and, optionally, `.xlsx`.
 
     Args:
-        proposals: One row per proposal with `PROPOSAL_COLUMNS`; other columns are kept after
-            them. Rows are written in the given order.
+        proposals: One row per proposal with the `PROPOSALS` columns; other columns are kept
+            after them. Rows are written in the given order.
         directory: Where to write (created if missing). Existing files of the round are
             replaced atomically: readers never see a half-written file.
         round_number: Round number, written zero-padded to three digits.
@@ -140,9 +125,7 @@ def write_proposals(
         ValueError: on missing proposal columns, columns that clash with the lab's columns, a
             negative round number or an empty target name.
     """
-    missing = [c for c in PROPOSAL_COLUMNS if c not in proposals.columns]
-    if missing:
-        raise ValueError(f"proposals lack column(s) {', '.join(missing)}")
+    PROPOSALS.check(proposals)
     reserved = set(LAB_COLUMNS) | {TARGET_COLUMN}
     clash = [str(c) for c in proposals.columns if _normalise_header(c) in reserved]
     if clash:
@@ -152,12 +135,12 @@ def write_proposals(
     if not target.strip():
         raise ValueError("target must name the measured property")
 
-    extras = [c for c in proposals.columns if c not in PROPOSAL_COLUMNS]
-    table = proposals[[*PROPOSAL_COLUMNS, *extras]].copy()
+    extras = [c for c in proposals.columns if c not in PROPOSALS.names]
+    table = proposals[[*PROPOSALS.names, *extras]].copy()
     for column in table.columns:
         if pd.api.types.is_float_dtype(table[column]):
             table[column] = table[column].map(_round_significant)
-    table.insert(PROPOSAL_COLUMNS.index("smiles") + 1, TARGET_COLUMN, target)
+    table.insert(PROPOSALS.names.index("smiles") + 1, TARGET_COLUMN, target)
     for column in LAB_COLUMNS:
         table[column] = None
 

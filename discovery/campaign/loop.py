@@ -1,9 +1,12 @@
-"""One campaign round, resumable: ingest -> featurise -> fit -> pool -> acquire -> propose -> report.
+"""One campaign round, resumable: ingest -> featurise -> fit -> pool -> predict -> choose -> report.
 
-Each step ends with a committed write to the campaign's `CampaignStore`; a run that was killed
-finds the last committed step and continues from there (steps are deterministic for the seed and
-round, so redoing an interrupted one gives the same result). Proposal files and the report are
-derived from the database and rewritten at the end of every run.
+`Campaign` holds the round's logic; what it works with is injected (`Collaborators`: the store,
+the featuriser, a model factory, the pool generator and the reporter), so tests run it with a fast
+featuriser and a small model, and `Campaign.open(settings)` builds the real ones. Each step is a
+method with a typed result and ends with a committed write to the `CampaignStore`; a run that was
+killed finds the last committed step (`RoundStatus`) and continues from there (steps are
+deterministic for the seed and round, so redoing an interrupted one gives the same result).
+Proposal files and the report are derived from the database and rewritten at the end of every run.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,15 +25,48 @@ import pandas as pd
 from discovery.acquisition import proposal_table, select_batch
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals
+from discovery.campaign.reporting import RoundReport, write_report
 from discovery.campaign.settings import RunSettings
-from discovery.campaign.store import CampaignStore
+from discovery.campaign.store import CampaignStore, RoundStatus
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.features import featurize
 from discovery.features.fingerprints import morgan_fingerprints
 from discovery.model import Prediction, PropertyModel, make_model
-from discovery.pool import generate_pool
+from discovery.pool import Pool, generate_pool
+from discovery.tables import PROPOSALS
 
 log = logging.getLogger("discovery.campaign")
+
+
+class Featurizer(Protocol):
+    """SMILES -> a `discovery.features.featurize` table (one row per input, `status` "ok" or why not)."""
+
+    def __call__(self, smiles: Sequence[str]) -> pd.DataFrame: ...
+
+
+class PoolGenerator(Protocol):
+    """(seed molecules, identities to leave out, seed) -> generated candidates."""
+
+    def __call__(self, seeds: Sequence[str], exclude: set[str], seed: int) -> Pool: ...
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What a campaign works with.
+
+    Attributes:
+        store: The campaign's state.
+        featurizer: Descriptors of molecules.
+        model_factory: A fresh, unfitted model for a seed.
+        pool_generator: Candidates from the measured molecules.
+        reporter: Writes the round's report (None: no report).
+    """
+
+    store: CampaignStore
+    featurizer: Featurizer
+    model_factory: Callable[[int], PropertyModel]
+    pool_generator: PoolGenerator
+    reporter: Callable[[RoundReport], Path] | None
 
 
 @dataclass(frozen=True)
@@ -58,25 +96,85 @@ class RoundSummary:
 
 
 @dataclass(frozen=True)
-class FittedRound:
-    """What a round computed that its report shows: the model, its training data (X, y) and the
-    featurised pool with the model's prediction for it."""
+class TrainingData:
+    """The measured molecules the model learns from.
 
-    model: PropertyModel
+    Attributes:
+        X: Their featurised rows (status "ok" only), one per molecule.
+        y: Their values (replicates averaged), property units, shape (n,).
+        molecules: candidate_id, smiles, identity, value, round, aligned with X.
+    """
+
     X: pd.DataFrame
     y: np.ndarray
-    pool: pd.DataFrame
-    pool_prediction: Prediction
+    molecules: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class PoolData:
+    """The round's candidates that could be featurised and predicted.
+
+    Attributes:
+        molecules: candidate_id, identity, smiles, origin, parent.
+        X: Their featurised rows, aligned with `molecules`.
+    """
+
+    molecules: pd.DataFrame
+    X: pd.DataFrame
+
+    def take(self, mask: np.ndarray) -> PoolData:
+        return PoolData(self.molecules[mask].reset_index(drop=True), self.X[mask].reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class PoolPredictions:
+    """The model's word on the pool.
+
+    Attributes:
+        reported: What the proposals and report show (calibrated, within the physical limits).
+        acquisition: The draws acquisition ranks the pool on (the model's own posterior).
+        measured: The same kind of draws for the measured molecules (the noisy-EI baseline).
+    """
+
+    reported: Prediction
+    acquisition: Prediction
+    measured: Prediction
 
 
 class Campaign:
-    """A campaign's state folder and the steps of a round (see module docstring)."""
+    """A campaign's state folder and the steps of a round (see the module docstring)."""
 
-    def __init__(self, settings: RunSettings) -> None:
+    def __init__(self, settings: RunSettings, collaborators: Collaborators) -> None:
         self.settings = settings
         self.folder = settings.campaign_dir
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.store = CampaignStore(self.folder / "state.sqlite")
+        self.store = collaborators.store
+        self.parts = collaborators
+        self._lookup: pd.DataFrame | None = None
+
+    @classmethod
+    def open(cls, settings: RunSettings) -> Campaign:
+        """The campaign with its real collaborators, built from the settings."""
+        s = settings
+        settings.campaign_dir.mkdir(parents=True, exist_ok=True)
+
+        def featurizer(smiles: Sequence[str]) -> pd.DataFrame:
+            return featurize(list(smiles), s.qm, cache=s.cache_path, n_workers=s.n_workers, dask_client=s.dask_address,
+                             progress=s.progress)
+
+        def pool_generator(seeds: Sequence[str], exclude: set[str], seed: int) -> Pool:
+            return generate_pool(seeds, s.pool, exclude=exclude, seed=seed)
+
+        def reporter(report: RoundReport) -> Path:
+            return write_report(report, settings.campaign_dir / "report.html", s.report.options)
+
+        return cls(settings, Collaborators(
+            store=CampaignStore(settings.campaign_dir / "state.sqlite"),
+            featurizer=featurizer,
+            model_factory=lambda seed: make_model(s.model_name, **{"seed": seed, **s.model_params}),
+            pool_generator=pool_generator,
+            reporter=reporter if s.report.enabled else None,
+        ))
 
     def close(self) -> None:
         self.store.close()
@@ -130,7 +228,7 @@ class Campaign:
         latest = self.store.latest_round()
         rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.measurements(),
                                      limits=self.settings.campaign.limits)
-        answering = 0 if latest is None else int(latest["round"])
+        answering = 0 if latest is None else latest.round
         with self.store.transaction() as db:
             unknown = [(r.identity, r.smiles, "lab", "") for r in rows if r.candidate_id is None]
             ids = self.store.register_molecules(unknown, answering, db)
@@ -143,9 +241,10 @@ class Campaign:
                              answering, {"path": str(path), "stored": len(rows), "already_stored": already})
         return len(rows)
 
+    # -- backtests: a lookup table plays the lab ----------------------------------------------
     def lookup(self) -> pd.DataFrame:
         """The campaign's lookup table, parsed: smiles, identity, value (replicates averaged)."""
-        if not hasattr(self, "_lookup"):
+        if self._lookup is None:
             c = self.settings.campaign
             if c.lookup is None:
                 raise ValueError("campaign.lookup is not set")
@@ -155,8 +254,7 @@ class Campaign:
     def answer_from_lookup(self, round_number: int) -> int:
         """Play the lab: store the lookup values of the round's proposals (once). Returns rows stored;
         proposals the table cannot answer (generated candidates) are skipped and logged."""
-        measured_rounds = self.store.measurements()["round"]
-        if (measured_rounds == round_number).any():
+        if (self.store.measurements()["round"] == round_number).any():
             return 0
         values = self.lookup().set_index("identity")["value"]
         proposals = self.store.proposals(round_number)
@@ -175,9 +273,9 @@ class Campaign:
         summaries = []
         while True:
             latest = self.store.latest_round()
-            if latest is not None and latest["status"] == "proposed":
-                self.answer_from_lookup(int(latest["round"]))
-                if int(latest["round"]) >= self.settings.campaign.rounds:
+            if latest is not None and latest.status is RoundStatus.PROPOSED:
+                self.answer_from_lookup(latest.round)
+                if latest.round >= self.settings.campaign.rounds:
                     break
             summaries.append(self.propose(wait_for_results=False))
         return summaries
@@ -185,9 +283,9 @@ class Campaign:
     def latest_summary(self) -> RoundSummary:
         """The summary of the latest round, without running anything."""
         latest = self.store.latest_round()
-        if latest is None or latest["status"] != "proposed":
+        if latest is None or latest.status is not RoundStatus.PROPOSED:
             raise ValueError("no finished round yet")
-        return self._finish(int(latest["round"]), waiting=True)
+        return self._finish(latest.round, waiting=True)
 
     def write_backtest_metrics(self) -> Path:
         """`backtest_metrics.json` of a simulation against the lookup table (see `backtest`)."""
@@ -196,84 +294,142 @@ class Campaign:
         return write_metrics(self.folder / "backtest_metrics.json", metrics)
 
     # -- the round ----------------------------------------------------------------------------
-    def training_table(self) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-        """Measured molecules (replicates averaged) featurised: (X of ok rows, y, the molecules)."""
-        per_molecule = self.store.measured_molecules()
-        features = self._featurize(per_molecule["smiles"], round_number=None)
-        ok = (features["status"] == "ok").to_numpy()
-        return features[ok].reset_index(drop=True), per_molecule["value"].to_numpy()[ok], per_molecule[ok].reset_index(drop=True)
-
     def propose(self, wait_for_results: bool = True) -> RoundSummary:
         """Run (or resume) one round and write its proposals; waits if the lab has not answered
         (unless `wait_for_results` is False: a simulation moves on even if nothing was answered)."""
-        s = self.settings
         latest = self.store.latest_round()
         n_measured = len(self.store.measurements())
-        if (wait_for_results and latest is not None and latest["status"] == "proposed"
-                and n_measured == latest["n_measured"]):
-            return self._finish(int(latest["round"]), waiting=True)
-        X, y, measured = self.training_table()
-        if len(y) < 5:
-            raise ValueError(f"only {len(y)} measured molecules could be featurised; at least 5 are needed")
-        best_index = int(np.argmax(y) if s.campaign.direction == "max" else np.argmin(y))
-        if latest is None or latest["status"] == "proposed":
-            round_number = 1 if latest is None else int(latest["round"]) + 1
-            self.store.start_round(round_number, s.config_hash, n_measured, float(y[best_index]))
-        else:
-            round_number = int(latest["round"])
-            log.info("resuming round %d from step '%s'", round_number, latest["status"])
-        seed = s.seed * 1000 + round_number
+        if (wait_for_results and latest is not None and latest.status is RoundStatus.PROPOSED
+                and n_measured == latest.n_measured):
+            return self._finish(latest.round, waiting=True)
+        training = self.training_data()
+        round_number = self.open_round(latest, n_measured, training)
+        seed = self.settings.seed * 1000 + round_number
+        model = self.fit_model(round_number, training, seed)
+        pool = self.pool_data(round_number, training, seed)
+        pool, predictions = self.predict(round_number, model, training, pool, seed)
+        proposals = self.choose(round_number, training, pool, predictions, seed)
+        return self._finish(round_number, waiting=False,
+                            fitted=(model, training, pool, predictions.reported, proposals))
 
-        model = self._fit(round_number, X, y, seed)
-        pool = self._pool(round_number, measured, seed)
+    def training_data(self) -> TrainingData:
+        """Measured molecules (replicates averaged), featurised; at least 5 are needed."""
+        per_molecule = self.store.measured_molecules()
+        features = self._featurize(per_molecule["smiles"], round_number=None)
+        ok = (features["status"] == "ok").to_numpy()
+        if ok.sum() < 5:
+            raise ValueError(f"only {int(ok.sum())} measured molecules could be featurised; at least 5 are needed")
+        return TrainingData(features[ok].reset_index(drop=True), per_molecule["value"].to_numpy()[ok],
+                            per_molecule[ok].reset_index(drop=True))
+
+    def open_round(self, latest, n_measured: int, training: TrainingData) -> int:
+        """The round to work on: a new one after a proposed round (or none), else the unfinished one."""
+        if latest is None or latest.status is RoundStatus.PROPOSED:
+            round_number = 1 if latest is None else latest.round + 1
+            self.store.start_round(round_number, self.settings.config_hash, n_measured, self._best(training)[0])
+            return round_number
+        log.info("resuming round %d from step '%s'", latest.round, latest.status.value)
+        return latest.round
+
+    def fit_model(self, round_number: int, training: TrainingData, seed: int) -> PropertyModel:
+        """The round's fitted model: the saved one when it was fitted on the same data, else a new fit
+        (saved when the model can be)."""
+        X, y = training.X, training.y
+        data_hash = hashlib.sha256(
+            (",".join(X["identity"].astype(str)) + np.asarray(y, float).tobytes().hex()).encode()
+        ).hexdigest()[:16]
+        fit_dir = self.folder / "fits" / f"round_{round_number:03d}"
+        record = self.store.fit(round_number)
+        model = self.parts.model_factory(seed)
+        if record is not None and record["data_hash"] == data_hash and model.capabilities.persistence:
+            try:
+                saved = type(model).load(record["path"])
+            except (OSError, ValueError) as exc:  # missing, or saved by an older version: fit again
+                log.warning("round %d: the saved posterior cannot be used (%s); fitting again", round_number, exc)
+            else:
+                log.info("round %d: loaded the saved posterior from %s", round_number, record["path"])
+                return saved
+        log.info("round %d: fitting %s on %d molecules", round_number, type(model).__name__, len(y))
+        start = time.perf_counter()
+        model.fit(X, y)
+        diagnostics = model.diagnostics_
+        health = "; ".join(diagnostics.warnings) if diagnostics is not None else ""
+        log.info("round %d: fitted in %.0f s (%s)", round_number, time.perf_counter() - start,
+                 health or "sampler diagnostics fine")
+        if model.capabilities.persistence:
+            model.save(fit_dir)
+        self.store.record_fit(round_number, self.settings.config_hash, data_hash, str(fit_dir), model.fit_seconds_,
+                              None if diagnostics is None else diagnostics.to_dict())
+        return model
+
+    def pool_data(self, round_number: int, training: TrainingData, seed: int) -> PoolData:
+        """The round's candidates (generated once and stored; a resumed round reads them back),
+        featurised; those that could not be are recorded as failures and left out."""
+        latest = self.store.latest_round()
+        if not (latest is not None and latest.round == round_number and latest.status.reached(RoundStatus.POOLED)):
+            self._generate_pool(round_number, training.molecules, seed)
+        pool = self.store.pool(round_number)
         log.info("round %d: featurising %d pool candidates", round_number, len(pool))
-        pool_features = self._featurize(pool["smiles"], round_number)
-        ok = (pool_features["status"] == "ok").to_numpy()
-        log.info("round %d: predicting %d candidates and choosing a batch of %d", round_number, int(ok.sum()),
-                 s.acquisition.batch_size)
-        pool, pool_X = pool[ok].reset_index(drop=True), pool_features[ok].reset_index(drop=True)
-        if len(pool) == 0:
+        features = self._featurize(pool["smiles"], round_number)
+        ok = (features["status"] == "ok").to_numpy()
+        if not ok.any():
             raise ValueError("no pool candidate could be featurised; see the failures table")
+        return PoolData(pool[ok].reset_index(drop=True), features[ok].reset_index(drop=True))
+
+    def predict(self, round_number: int, model: PropertyModel, training: TrainingData, pool: PoolData,
+                seed: int) -> tuple[PoolData, PoolPredictions]:
+        """The model's predictions for the pool and the measured molecules; candidates whose
+        prediction is not finite (a wild extrapolation) are recorded as failures and left out."""
+        s = self.settings
         n_draws = s.acquisition.n_draws or 512
+        log.info("round %d: predicting %d candidates", round_number, len(pool.X))
         # what the proposals and report show, within the property's physical limits
-        pool_prediction = model.predict(pool_X, n_draws=n_draws, seed=seed, draws_dtype=np.float32).clipped(*s.campaign.limits)
-        pool_draws = model.predict(pool_X, n_draws=n_draws, seed=seed, for_acquisition=True, draws_dtype=np.float32)
-        finite = pool_prediction.finite() & pool_draws.finite()
+        reported = model.predict(pool.X, n_draws=n_draws, seed=seed, draws_dtype=np.float32).clipped(*s.campaign.limits)
+        acquisition = model.predict(pool.X, n_draws=n_draws, seed=seed, for_acquisition=True, draws_dtype=np.float32)
+        finite = reported.finite() & acquisition.finite()
         if not finite.all():  # one wild extrapolation must not stop the round
             self.store.record_failures(
                 [(str(r.identity), str(r.smiles), "predict", "the model's prediction is not finite (far outside the data)")
-                 for r in pool[~finite].itertuples()],
+                 for r in pool.molecules[~finite].itertuples()],
                 round_number,
             )
             log.warning("%d pool candidates have non-finite predictions and were left out (failures table)",
                         int((~finite).sum()))
-            pool, pool_X = pool[finite].reset_index(drop=True), pool_X[finite].reset_index(drop=True)
-            pool_prediction, pool_draws = pool_prediction.take(finite), pool_draws.take(finite)
-        measured_draws = model.predict(X, n_draws=n_draws, seed=seed + 1, for_acquisition=True, draws_dtype=np.float32)
+            pool, reported, acquisition = pool.take(finite), reported.take(finite), acquisition.take(finite)
+        measured = model.predict(training.X, n_draws=n_draws, seed=seed + 1, for_acquisition=True, draws_dtype=np.float32)
+        return pool, PoolPredictions(reported, acquisition, measured)
 
+    def choose(self, round_number: int, training: TrainingData, pool: PoolData, predictions: PoolPredictions,
+               seed: int) -> pd.DataFrame:
+        """Choose the batch (never a molecule already measured or proposed) and store it as the
+        round's proposals (the `PROPOSALS` table)."""
+        s = self.settings
+        log.info("round %d: choosing a batch of %d", round_number, s.acquisition.batch_size)
         proposed = set(self.store.proposals()["identity"])
-        available = ~pool["identity"].isin(proposed | set(measured["identity"])).to_numpy()
-        pool_fps = morgan_fingerprints(list(pool["smiles"]))
-        measured_fps = morgan_fingerprints(list(measured["smiles"]))
+        available = ~pool.molecules["identity"].isin(proposed | set(training.molecules["identity"])).to_numpy()
+        pool_fps = morgan_fingerprints(list(pool.molecules["smiles"]))
+        measured_fps = morgan_fingerprints(list(training.molecules["smiles"]))
         selection = select_batch(
-            pool_draws.latent_draws, measured_draws.latent_draws, y, s.campaign.direction, s.acquisition,
-            available=available, fingerprints=pool_fps, seed=seed,
+            predictions.acquisition.latent_draws, predictions.measured.latent_draws, training.y, s.campaign.direction,
+            s.acquisition, available=available, fingerprints=pool_fps, seed=seed,
         )
         table = proposal_table(
-            selection, pool_prediction.take(selection.indices), list(pool["candidate_id"]), list(pool["smiles"]),
-            pool_fps, list(measured["candidate_id"]), list(measured["smiles"]), measured_fps,
-            best_value=float(y[best_index]), direction=s.campaign.direction,
+            selection, predictions.reported.take(selection.indices), list(pool.molecules["candidate_id"]),
+            list(pool.molecules["smiles"]), pool_fps, list(training.molecules["candidate_id"]),
+            list(training.molecules["smiles"]), measured_fps, best_value=self._best(training)[0],
+            direction=s.campaign.direction,
         )
         self.store.record_proposals(round_number, table)
-        return self._finish(round_number, waiting=False, fitted=FittedRound(model, X, y, pool, pool_prediction))
+        return table
 
-    # -- steps --------------------------------------------------------------------------------
+    # -- helpers ------------------------------------------------------------------------------
+    def _best(self, training: TrainingData) -> tuple[float, int]:
+        """The best measured value and its row in `training`."""
+        index = int(np.argmax(training.y) if self.settings.campaign.direction == "max" else np.argmin(training.y))
+        return float(training.y[index]), index
+
     def _featurize(self, smiles: pd.Series, round_number: int | None) -> pd.DataFrame:
-        s = self.settings
-        features = featurize(
-            list(smiles), s.qm, cache=s.cache_path, n_workers=s.n_workers, dask_client=s.dask_address,
-            progress=s.progress,
-        )
+        features = self.parts.featurizer(list(smiles))
         bad = features[features["status"] != "ok"]
         if len(bad):
             self.store.record_failures(
@@ -284,75 +440,52 @@ class Campaign:
             log.warning("%d of %d molecules could not be featurised (recorded in the failures table)", len(bad), len(features))
         return features
 
-    def _fit(self, round_number: int, X: pd.DataFrame, y: np.ndarray, seed: int) -> PropertyModel:
-        s = self.settings
-        data_hash = hashlib.sha256(
-            (",".join(X["identity"].astype(str)) + np.asarray(y, float).tobytes().hex()).encode()
-        ).hexdigest()[:16]
-        fit_dir = self.folder / "fits" / f"round_{round_number:03d}"
-        record = self.store.fit(round_number)
-        model = make_model(s.model_name, **{"seed": seed, **s.model_params})
-        if record is not None and record["data_hash"] == data_hash and model.capabilities.persistence:
-            try:
-                saved = type(model).load(record["path"])
-            except (OSError, ValueError) as exc:  # missing, or saved by an older version: fit again
-                log.warning("round %d: the saved posterior cannot be used (%s); fitting again", round_number, exc)
-            else:
-                log.info("round %d: loaded the saved posterior from %s", round_number, record["path"])
-                return saved
-        log.info("round %d: fitting %s on %d molecules", round_number, s.model_name, len(y))
-        start = time.perf_counter()
-        model.fit(X, y)
-        diagnostics = model.diagnostics_
-        health = "; ".join(diagnostics.warnings) if diagnostics is not None else ""
-        log.info("round %d: fitted in %.0f s (%s)", round_number, time.perf_counter() - start,
-                 health or "sampler diagnostics fine")
-        if model.capabilities.persistence:
-            model.save(fit_dir)
-        self.store.record_fit(round_number, s.config_hash, data_hash, str(fit_dir), model.fit_seconds_,
-                              None if diagnostics is None else diagnostics.to_dict())
-        return model
-
-    def _pool(self, round_number: int, measured: pd.DataFrame, seed: int) -> pd.DataFrame:
-        latest = self.store.latest_round()
-        if latest is not None and latest["round"] == round_number and latest["status"] in ("pooled", "proposed"):
-            return self.store.pool(round_number)
+    def _generate_pool(self, round_number: int, measured: pd.DataFrame, seed: int) -> None:
         s = self.settings
         rows: list[tuple[str, str, str, str]] = []
         summary: dict = {}
         if s.campaign.generate_pool:
             exclude = set(measured["identity"]) | set(self.store.proposals()["identity"])
-            generated = generate_pool(list(measured["smiles"]) + list(s.campaign.extra_seeds), s.pool,
-                                      exclude=exclude, seed=seed)
+            generated = self.parts.pool_generator(list(measured["smiles"]) + list(s.campaign.extra_seeds), exclude, seed)
             summary = generated.summary.to_dict()
             rows += [(r.identity, r.smiles, r.origin, r.parent) for r in generated.candidates.itertuples()]
         if s.campaign.lookup is not None:
             exclude = set(measured["identity"])
             rows += [(r.identity, r.smiles, "lookup", "") for r in self.lookup().itertuples() if r.identity not in exclude]
         self.store.record_pool(round_number, rows, summary)
-        return self.store.pool(round_number)
 
-    def _finish(self, round_number: int, waiting: bool, fitted: FittedRound | None = None) -> RoundSummary:
+    def _finish(self, round_number: int, waiting: bool,
+                fitted: tuple[PropertyModel, TrainingData, PoolData, Prediction, pd.DataFrame] | None = None) -> RoundSummary:
         """Write the round's proposal files (from the database) and, after a fit, its report."""
         s = self.settings
         proposals = self.store.proposals(round_number)
-        out = write_proposals(
-            proposals[["rank", "candidate_id", "smiles", "mean", "lower_90", "upper_90", "prob_beat_best",
-                       "acquisition_value", "nearest_measured_id", "nearest_measured_smiles", "nearest_similarity",
-                       "outside_domain"]],
-            self.folder / "proposals", round_number, target=s.campaign.target,
-        )
+        out = write_proposals(PROPOSALS.select(proposals), self.folder / "proposals", round_number, target=s.campaign.target)
         per = self.store.measured_molecules()
         best = per["value"].idxmax() if s.campaign.direction == "max" else per["value"].idxmin()
         report = None
-        if s.report.enabled and fitted is not None:
-            from discovery.campaign.reporting import write_report
-
-            report = write_report(self, round_number, fitted)
+        if self.parts.reporter is not None and fitted is not None:
+            model, training, pool, prediction, _ = fitted
+            report = self.parts.reporter(self._round_report(round_number, model, training, pool, prediction))
+            self.store.log_event("report", f"report written to {report}", round_number)
         elif (self.folder / "report.html").exists():
             report = self.folder / "report.html"
         return RoundSummary(
             round=round_number, n_measured=len(per), best_value=float(per.loc[best, "value"]),
             best_smiles=str(per.loc[best, "smiles"]), n_proposed=len(proposals), proposals_path=out[0],
             report_path=report, waiting=waiting,
+        )
+
+    def _round_report(self, round_number: int, model: PropertyModel, training: TrainingData, pool: PoolData,
+                      prediction: Prediction) -> RoundReport:
+        """Everything the report shows, read from the store and this run."""
+        s = self.settings
+        failures = self.store.failures()
+        return RoundReport(
+            campaign=s.campaign.name, round=round_number, target=s.campaign.target, unit=s.campaign.unit,
+            direction=s.campaign.direction, limits=s.campaign.limits, model_name=s.model_name, model=model,
+            X=training.X, y=training.y, measurements=self.store.measurements(),
+            proposals=self.store.proposals(round_number),
+            previous_proposals=self.store.proposals(round_number - 1) if round_number > 1 else None,
+            pool=pool.molecules, pool_prediction=prediction, pool_summary=self.store.pool_summary(round_number),
+            n_failures=len(failures), store_path=self.store.path,
         )

@@ -1,69 +1,93 @@
-"""Assemble the round's `ReportData` from the campaign state and render `report.html`."""
+"""From a round's explicit inputs (`RoundReport`) to `report.html`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from discovery.model import TargetTransform
+from discovery.model import Prediction, PropertyModel, TargetTransform
 from discovery.report import ReportData, ReportOptions, loo_summary, render_report
 
-if TYPE_CHECKING:
-    from discovery.campaign.loop import Campaign, FittedRound
+
+@dataclass(frozen=True)
+class RoundReport:
+    """What a round's report is made of.
+
+    Attributes:
+        campaign, round, target, unit, direction, limits: The campaign and its property.
+        model_name: The model's configuration name; `model` the fitted model.
+        X, y: The training molecules (featurised) and their values.
+        measurements: Every stored measurement (candidate_id, smiles, value, round, ...).
+        proposals: This round's `PROPOSALS` table; `previous_proposals` the last round's, or None.
+        pool: The predicted candidates (candidate_id, smiles, ...); `pool_prediction` the model's
+            reported prediction for them, aligned.
+        pool_summary: How the pool was generated (counts), or None.
+        n_failures: Molecules that could not be used so far; `store_path` where they are listed.
+    """
+
+    campaign: str
+    round: int
+    target: str
+    unit: str
+    direction: str
+    limits: tuple[float | None, float | None]
+    model_name: str
+    model: PropertyModel
+    X: pd.DataFrame
+    y: np.ndarray
+    measurements: pd.DataFrame
+    proposals: pd.DataFrame
+    previous_proposals: pd.DataFrame | None
+    pool: pd.DataFrame
+    pool_prediction: Prediction
+    pool_summary: dict[str, Any] | None
+    n_failures: int
+    store_path: Path
 
 
-def write_report(campaign: Campaign, round_number: int, fitted: FittedRound) -> Path:
-    """Render the report of the round `campaign.propose()` just ran; returns its path."""
-    s = campaign.settings
-    store = campaign.store
-    model = fitted.model
-    measured = store.measurements()
-    pool = fitted.pool
-    prediction = fitted.pool_prediction
-    pool_table = pd.DataFrame({"candidate_id": pool["candidate_id"], "mean": prediction.mean,
-                               "std": prediction.latent_std})
-    proposals = store.proposals(round_number)
-    previous = store.proposals(round_number - 1) if round_number > 1 else pd.DataFrame()
+def write_report(report: RoundReport, path: Path, options: Mapping[str, Any]) -> Path:
+    """Render `report` to `path` (HTML, one file); returns the path."""
+    model = report.model
+    measured = report.measurements
     last_round = None
-    if len(previous):
-        values = measured[measured["round"] == round_number - 1].groupby("candidate_id")["value"].mean()
+    if report.previous_proposals is not None and len(report.previous_proposals):
+        previous = report.previous_proposals
+        values = measured[measured["round"] == report.round - 1].groupby("candidate_id")["value"].mean()
         answered = previous[previous["candidate_id"].isin(values.index)]
         if len(answered):
             last_round = pd.DataFrame({
                 "smiles": answered["smiles"], "mean": answered["mean"], "lower_90": answered["lower_90"],
                 "upper_90": answered["upper_90"], "measured": values.loc[answered["candidate_id"]].to_numpy(),
             })
-    failures = store.failures()
     warnings = []
-    if len(failures):
-        warnings.append(f"{len(failures)} molecule(s) could not be used (unparsable or QM failure); see the "
-                        f"failures table in {store.path}")
-    coefficients = model.coefficients() if model.capabilities.coefficients else _empty_coefficients()
+    if report.n_failures:
+        warnings.append(f"{report.n_failures} molecule(s) could not be used (unparsable or QM failure); see the "
+                        f"failures table in {report.store_path}")
     data = ReportData(
-        campaign=s.campaign.name,
-        round=round_number,
-        target=s.campaign.target,
-        direction=s.campaign.direction,
+        campaign=report.campaign,
+        round=report.round,
+        target=report.target,
+        direction=report.direction,
         measured=measured[["smiles", "value", "round", "candidate_id"]],
-        proposals=proposals,
-        pool=pool_table,
-        coefficients=coefficients,
+        proposals=report.proposals,
+        pool=pd.DataFrame({"candidate_id": report.pool["candidate_id"], "mean": report.pool_prediction.mean,
+                           "std": report.pool_prediction.latent_std}),
+        coefficients=model.coefficients() if model.capabilities.coefficients else _empty_coefficients(),
         diagnostics=model.diagnostics_,
-        cv=loo_summary(model, fitted.X, fitted.y, s.campaign.limits),
+        cv=loo_summary(model, report.X, report.y, report.limits),
         last_round=last_round,
         warnings=warnings,
-        pool_summary=store.pool_summary(round_number),
-        unit=s.campaign.unit,
-        model_name=s.model_name,
-        model_scale=(f"ln {s.campaign.target}" if model.target_transform is TargetTransform.LOG else None),
+        pool_summary=report.pool_summary,
+        unit=report.unit,
+        model_name=report.model_name,
+        model_scale=f"ln {report.target}" if model.target_transform is TargetTransform.LOG else None,
     )
-    options = ReportOptions.from_dict(dict(s.report.options))
-    out = render_report(data, campaign.folder / "report.html", options)
-    store.log_event("report", f"report written to {out}", round_number)
-    return out
+    return render_report(data, path, ReportOptions.from_dict(dict(options)))
 
 
 def _empty_coefficients() -> pd.DataFrame:

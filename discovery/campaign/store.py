@@ -8,17 +8,20 @@ first appearance, so ids in proposal files stay valid for the life of the campai
 
 from __future__ import annotations
 
+import enum
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from discovery.sqlite import connect, transaction
+from discovery.tables import PROPOSALS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS molecules (
@@ -98,11 +101,46 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-ROUND_STATUSES = ("started", "fitted", "pooled", "proposed")
-_PROPOSAL_COLUMNS = (
-    "rank", "candidate_id", "mean", "lower_90", "upper_90", "prob_beat_best", "acquisition_value",
-    "nearest_measured_id", "nearest_similarity", "outside_domain",
-)
+
+class RoundStatus(str, enum.Enum):
+    """How far a round got; each step's write moves it on, never back (a resumed run redoes the
+    steps after it, which are deterministic)."""
+
+    STARTED = "started"
+    FITTED = "fitted"  # the model is fitted (and saved, if it can be)
+    POOLED = "pooled"  # the candidate pool is generated and stored
+    PROPOSED = "proposed"  # the proposals are stored: the round waits for the lab
+
+    @property
+    def step(self) -> int:
+        return list(RoundStatus).index(self)
+
+    def reached(self, other: RoundStatus) -> bool:
+        """Whether this status is `other` or later."""
+        return self.step >= other.step
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """A row of the rounds table.
+
+    Attributes:
+        round: The round's number (1, 2, ...).
+        status: How far it got.
+        config_hash: Of the run configuration that started it.
+        n_measured: Measurements stored when it started (new ones mean the lab answered).
+        best_value: Best measured value when it started.
+    """
+
+    round: int
+    status: RoundStatus
+    config_hash: str
+    n_measured: int
+    best_value: float | None
+
+
+#: Proposal columns the store keeps; the SMILES come from the molecules table.
+_STORED_PROPOSAL_COLUMNS = tuple(c for c in PROPOSALS.names if c not in ("smiles", "nearest_measured_smiles"))
 
 
 class CampaignStore:
@@ -191,23 +229,29 @@ class CampaignStore:
     def rounds(self) -> pd.DataFrame:
         return self._frame("SELECT * FROM rounds ORDER BY round")
 
-    def latest_round(self) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM rounds ORDER BY round DESC LIMIT 1").fetchone()
-        return None if row is None else dict(zip(self._columns("rounds"), row))
+    def latest_round(self) -> RoundRecord | None:
+        row = self._db.execute(
+            "SELECT round, status, config_hash, n_measured, best_value FROM rounds ORDER BY round DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else RoundRecord(int(row[0]), RoundStatus(row[1]), row[2], int(row[3]), row[4])
 
     def start_round(self, round_number: int, config_hash: str, n_measured: int, best_value: float) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO rounds (round, status, config_hash, n_measured, best_value, started_unix) VALUES (?, ?, ?, ?, ?, ?)",
-                (round_number, "started", config_hash, n_measured, best_value, time.time()),
+                (round_number, RoundStatus.STARTED.value, config_hash, n_measured, best_value, time.time()),
             )
             self._event(db, round_number, "round_started", f"round {round_number} started with {n_measured} measured")
 
-    def set_round_status(self, round_number: int, status: str, db: sqlite3.Connection) -> None:
-        if status not in ROUND_STATUSES:
-            raise ValueError(f"unknown round status {status!r}")
-        finished = time.time() if status == "proposed" else None
-        db.execute("UPDATE rounds SET status = ?, finished_unix = ? WHERE round = ?", (status, finished, round_number))
+    def _advance(self, round_number: int, status: RoundStatus, db: sqlite3.Connection) -> None:
+        """Move the round on to `status`; a step redone on resume does not move it back."""
+        row = db.execute("SELECT status FROM rounds WHERE round = ?", (round_number,)).fetchone()
+        if row is None:
+            raise ValueError(f"round {round_number} was never started")
+        if RoundStatus(row[0]).reached(status):
+            return
+        finished = time.time() if status is RoundStatus.PROPOSED else None
+        db.execute("UPDATE rounds SET status = ?, finished_unix = ? WHERE round = ?", (status.value, finished, round_number))
 
     # -- fits ---------------------------------------------------------------------------------
     def record_fit(self, round_number: int, config_hash: str, data_hash: str, path: str, seconds: float,
@@ -215,7 +259,7 @@ class CampaignStore:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO fits VALUES (?, ?, ?, ?, ?, ?)",
                        (round_number, config_hash, data_hash, path, seconds, json.dumps(diagnostics, default=_jsonable)))
-            self.set_round_status(round_number, "fitted", db)
+            self._advance(round_number, RoundStatus.FITTED, db)
             self._event(db, round_number, "model_fitted", f"model fitted in {seconds:.0f} s", {"path": path})
 
     def fit(self, round_number: int) -> dict[str, Any] | None:
@@ -234,7 +278,7 @@ class CampaignStore:
             db.execute("DELETE FROM pool WHERE round = ?", (round_number,))
             db.executemany("INSERT INTO pool VALUES (?, ?)", [(round_number, cid) for cid in dict.fromkeys(ids.values())])
             db.execute("INSERT OR REPLACE INTO pool_summaries VALUES (?, ?)", (round_number, json.dumps(summary, default=_jsonable)))
-            self.set_round_status(round_number, "pooled", db)
+            self._advance(round_number, RoundStatus.POOLED, db)
             self._event(db, round_number, "pool_generated", f"{len(ids)} candidates in the pool")
 
     def pool(self, round_number: int) -> pd.DataFrame:
@@ -250,10 +294,8 @@ class CampaignStore:
 
     # -- proposals ----------------------------------------------------------------------------
     def record_proposals(self, round_number: int, table: pd.DataFrame) -> None:
-        """Store the round's proposals (columns of `proposal_table`) and close the round."""
-        missing = [c for c in _PROPOSAL_COLUMNS if c not in table.columns]
-        if missing:
-            raise ValueError(f"proposal table lacks columns {missing}")
+        """Store the round's proposals (the `PROPOSALS` table) and close the round."""
+        PROPOSALS.check(table)
         rows = [
             (round_number, int(r["rank"]), r["candidate_id"], float(r["mean"]), float(r["lower_90"]),
              float(r["upper_90"]), float(r["prob_beat_best"]), _float_or_none(r["acquisition_value"]),
@@ -262,12 +304,12 @@ class CampaignStore:
         ]
         with self.transaction() as db:
             db.execute("DELETE FROM proposals WHERE round = ?", (round_number,))
-            db.executemany(f"INSERT INTO proposals VALUES ({', '.join('?' * 11)})", rows)
-            self.set_round_status(round_number, "proposed", db)
+            db.executemany(f"INSERT INTO proposals VALUES ({', '.join('?' * (1 + len(_STORED_PROPOSAL_COLUMNS)))})", rows)
+            self._advance(round_number, RoundStatus.PROPOSED, db)
             self._event(db, round_number, "proposed", f"{len(rows)} candidates proposed")
 
     def proposals(self, round_number: int | None = None) -> pd.DataFrame:
-        """Proposals with their SMILES and the nearest measured molecule's SMILES."""
+        """The `PROPOSALS` table of one round (or all, with a `round` column), plus `identity`."""
         query = (
             "SELECT p.*, mol.smiles, mol.identity, near.smiles AS nearest_measured_smiles FROM proposals p"
             " JOIN molecules mol USING (candidate_id)"

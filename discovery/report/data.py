@@ -3,8 +3,7 @@
 Column contracts (extra columns are ignored; missing ones raise a ValueError naming them):
 
 - `measured`: smiles, value, round (0 = seed data), candidate_id; optional name (shown for the best)
-- `proposals`: rank, candidate_id, smiles, mean, lower_90, upper_90, prob_beat_best,
-  acquisition_value, nearest_measured_smiles, nearest_similarity (Tanimoto 0-1), outside_domain
+- `proposals`: the `discovery.tables.PROPOSALS` table
 - `pool`: mean, std (latent std), one row per pool candidate (100k rows are fine); optional
   candidate_id, used to place the proposals in the pool landscape at their latent std
 - `coefficients`: term, label, mean, lower_5, upper_95, excludes_zero (as `BayesianILR.coefficients()`)
@@ -26,12 +25,9 @@ import numpy as np
 import pandas as pd
 
 from discovery.model import FitDiagnostics, PropertyModel, TargetTransform
+from discovery.tables import PROPOSALS
 
 MEASURED_COLUMNS = ("smiles", "value", "round", "candidate_id")
-PROPOSAL_COLUMNS = (
-    "rank", "candidate_id", "smiles", "mean", "lower_90", "upper_90", "prob_beat_best",
-    "acquisition_value", "nearest_measured_smiles", "nearest_similarity", "outside_domain",
-)
 POOL_COLUMNS = ("mean", "std")
 COEFFICIENT_COLUMNS = ("term", "label", "mean", "lower_5", "upper_95", "excludes_zero")
 CV_COLUMNS = ("smiles", "y", "mean", "lower_90", "upper_90", "pit")
@@ -86,7 +82,7 @@ class ReportData:
             raise ValueError(f"direction must be 'max' or 'min', got {self.direction!r}")
         tables = {
             "measured": (self.measured, MEASURED_COLUMNS),
-            "proposals": (self.proposals, PROPOSAL_COLUMNS),
+            "proposals": (self.proposals, PROPOSALS.names),
             "pool": (self.pool, POOL_COLUMNS),
             "coefficients": (self.coefficients, COEFFICIENT_COLUMNS),
             "cv": (self.cv, CV_COLUMNS),

@@ -172,6 +172,7 @@ def _propose(pool: pd.DataFrame, prediction: Any, measured: pd.DataFrame, k: int
         "mean": prediction.mean[picked], "lower_90": lower, "upper_90": upper,
         "prob_beat_best": (draws[:, picked] > best).mean(axis=0),
         "acquisition_value": improvement[picked],
+        "nearest_measured_id": measured["candidate_id"].to_numpy()[nearest.argmax(axis=1)],
         "nearest_measured_smiles": measured["smiles"].to_numpy()[nearest.argmax(axis=1)],
         "nearest_similarity": similarity,
         "outside_domain": similarity < DOMAIN_SIMILARITY,

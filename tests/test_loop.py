@@ -1,0 +1,242 @@
+"""The campaign loop, store and backtest in-process, with fast collaborators: RDKit descriptors
+instead of GFN2-xTB and a conjugate Bayesian linear model instead of the horseshoe sampler (the
+loop's logic is what is tested here; tests/test_campaign.py runs the real engine end to end)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from rdkit import Chem
+from rdkit.Chem import Crippen, Descriptors
+
+from discovery.campaign.backtest import backtest_metrics, initial_set
+from discovery.campaign.loop import Campaign, Collaborators
+from discovery.campaign.settings import RunSettings
+from discovery.campaign.store import CampaignStore, RoundStatus
+from discovery.chem import MoleculeError, parse_molecule
+from discovery.model import Capabilities, Prediction, PropertyModel
+from discovery.paths import PROJECT_ROOT
+from discovery.tables import PROPOSALS
+
+ALKANES = ["C" * k for k in range(1, 9)]
+ALCOHOLS = ["C" * k + "O" for k in range(1, 9)]
+AMINES = ["C" * k + "N" for k in range(1, 9)]
+ETHERS = ["C" * k + "OC" for k in range(1, 9)]
+NITRILES = ["C" * k + "C#N" for k in range(1, 9)]
+KETONES = ["C" * k + "C(C)=O" for k in range(1, 9)]
+TABLE = ALKANES + ALCOHOLS + AMINES + ETHERS + NITRILES + KETONES
+
+
+def _value(smiles: str) -> float:
+    mol = Chem.MolFromSmiles(smiles)
+    return float(Crippen.MolLogP(mol) + 0.3 * Descriptors.TPSA(mol) / 10)
+
+
+class Toy(PropertyModel):
+    """Bayesian linear regression with a fixed N(0, 10²) prior and the noise SD known: the exact
+    posterior in closed form, so a fit takes microseconds."""
+
+    capabilities = Capabilities(posterior_draws=True, persistence=True, descriptors=True)
+    columns = ("logp", "tpsa", "heavy_atoms")
+    fits = 0  # fits done, in this process
+
+    def __init__(self, noise: float = 0.3, n_draws: int = 64, seed: int = 0) -> None:
+        self.noise, self.n_draws, self.seed = noise, n_draws, seed
+
+    def _design(self, X: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([np.ones(len(X)), X[list(self.columns)].to_numpy(float)])
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        Toy.fits += 1
+        A = self._design(X)
+        precision = A.T @ A / self.noise**2 + np.eye(A.shape[1]) / 100.0
+        self.cov_ = np.linalg.inv(precision)
+        self.mean_ = self.cov_ @ A.T @ y / self.noise**2
+        rng = np.random.default_rng(self.seed)
+        self.draws_ = rng.multivariate_normal(self.mean_, self.cov_, size=self.n_draws)
+
+    def _predict(self, X, n_draws, noise_seed, for_acquisition) -> Prediction:
+        latent = self.draws_ @ self._design(X).T
+        observed = latent + self.noise * np.random.default_rng(noise_seed).standard_normal(latent.shape)
+        return Prediction(latent.mean(0), observed.std(0), latent.std(0), latent, observed)
+
+    def _save_state(self, directory: Path) -> dict:
+        np.savez(directory / "toy.npz", draws=self.draws_)
+        return {}
+
+    def _load_state(self, directory: Path, state: dict) -> None:
+        with np.load(directory / "toy.npz") as data:
+            self.draws_ = data["draws"]
+
+
+class Parts:
+    """Fast collaborators, with switches that make a step fail once (a killed run) and counters."""
+
+    def __init__(self, bad: frozenset[str] = frozenset()) -> None:
+        self.bad = bad  # SMILES the featuriser cannot handle
+        self.fail_at: str | None = None
+        self.featurised = 0
+
+    def featurizer(self, smiles):
+        if self.fail_at == "featurise_pool" and len(smiles) > 20:
+            self.fail_at = None
+            raise KeyboardInterrupt("killed while featurising the pool")
+        rows = []
+        for text in smiles:
+            self.featurised += 1
+            row = {"input": text, "smiles": "", "identity": "", "is_polymer": False, "logp": np.nan, "tpsa": np.nan,
+                   "heavy_atoms": np.nan, "status": "ok", "error": "", "note": ""}
+            try:
+                molecule = parse_molecule(text)
+            except MoleculeError as exc:
+                rows.append({**row, "status": "invalid", "error": exc.reason})
+                continue
+            row |= {"smiles": molecule.smiles, "identity": molecule.identity}
+            if text in self.bad:
+                rows.append({**row, "status": "failed", "error": "SCF did not converge"})
+                continue
+            mol = Chem.MolFromSmiles(molecule.smiles)
+            rows.append({**row, "logp": Crippen.MolLogP(mol), "tpsa": Descriptors.TPSA(mol),
+                         "heavy_atoms": float(mol.GetNumHeavyAtoms())})
+        return pd.DataFrame(rows)
+
+    def model_factory(self, seed):
+        if self.fail_at == "fit":
+            self.fail_at = None
+            raise KeyboardInterrupt("killed before the fit")
+        return Toy(seed=seed)
+
+    def pool_generator(self, seeds, exclude, seed):
+        raise AssertionError("backtests take their pool from the lookup table")
+
+
+@pytest.fixture()
+def lookup(tmp_path):
+    path = tmp_path / "table.csv"
+    pd.DataFrame({"smiles": TABLE, "value": [_value(s) for s in TABLE]}).to_csv(path, index=False)
+    return path
+
+
+def _settings(tmp_path, lookup, *overrides) -> RunSettings:
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[
+            "campaign=backtest", f"campaign.lookup.path={lookup}", "campaign.initial.n=12", "campaign.rounds=3",
+            "acquisition.batch_size=4", "acquisition=qlognei", f"state_dir={tmp_path / 'runs'}", "progress=false",
+            *overrides,
+        ])
+    return RunSettings.from_config(OmegaConf.to_container(cfg, resolve=True))
+
+
+def _campaign(settings: RunSettings, parts: Parts) -> Campaign:
+    settings.campaign_dir.mkdir(parents=True, exist_ok=True)
+    return Campaign(settings, Collaborators(
+        store=CampaignStore(settings.campaign_dir / "state.sqlite"), featurizer=parts.featurizer,
+        model_factory=parts.model_factory, pool_generator=parts.pool_generator, reporter=None,
+    ))
+
+
+def _run(settings, parts) -> Campaign:
+    campaign = _campaign(settings, parts)
+    campaign.import_seed_data()
+    campaign.simulate()
+    return campaign
+
+
+def test_a_backtest_proposes_each_molecule_at_most_once_and_never_a_measured_one(tmp_path, lookup):
+    campaign = _run(_settings(tmp_path, lookup), Parts())
+    proposals = campaign.store.proposals()
+    measurements = campaign.store.measurements()
+    assert list(proposals["round"].unique()) == [1, 2, 3] and len(proposals) == 12
+    assert proposals["identity"].is_unique
+    for r in (1, 2, 3):  # nothing proposed in round r was measured before it
+        before = set(measurements.loc[measurements["round"] < r, "identity"])
+        assert not before & set(proposals.loc[proposals["round"] == r, "identity"])
+    PROPOSALS.check(campaign.store.proposals(1))
+    assert (proposals["lower_90"] <= proposals["mean"]).all() and (proposals["mean"] <= proposals["upper_90"]).all()
+    # the lookup answered every proposal; the loop found better molecules than the initial set had
+    assert len(measurements) == 12 + 12
+    initial = measurements.loc[measurements["round"] == 0, "value"].max()
+    assert measurements["value"].max() > initial
+    campaign.close()
+
+
+@pytest.mark.parametrize(("kill", "reached"), [("fit", RoundStatus.STARTED), ("featurise_pool", RoundStatus.POOLED)])
+def test_a_killed_round_resumes_from_its_last_step_to_the_same_proposals(tmp_path, lookup, kill, reached):
+    reference = _run(_settings(tmp_path / "reference", lookup), Parts()).store.proposals()
+    parts = Parts()
+    settings = _settings(tmp_path / "killed", lookup)
+    campaign = _campaign(settings, parts)
+    campaign.import_seed_data()
+    parts.fail_at = kill
+    with pytest.raises(KeyboardInterrupt):
+        campaign.propose(wait_for_results=False)
+    assert campaign.store.latest_round().status is reached
+    fits_before = Toy.fits
+    campaign.simulate()
+    resumed = campaign.store.proposals()
+    pd.testing.assert_frame_equal(resumed[["round", "rank", "identity"]], reference[["round", "rank", "identity"]])
+    np.testing.assert_allclose(resumed["mean"], reference["mean"])
+    if reached is RoundStatus.POOLED:  # the saved fit was loaded, not refitted
+        assert Toy.fits == fits_before + 2  # rounds 2 and 3 only
+    campaign.close()
+
+
+def test_a_proposed_round_waits_for_the_lab(tmp_path, lookup):
+    settings = _settings(tmp_path, lookup, "campaign.mode=propose")
+    parts = Parts()
+    campaign = _campaign(settings, parts)
+    campaign.import_seed_data()
+    fits_before = Toy.fits
+    first = campaign.propose()
+    again = campaign.propose()
+    assert not first.waiting and again.waiting and again.round == first.round == 1
+    assert Toy.fits == fits_before + 1 and len(campaign.store.rounds()) == 1
+    campaign.close()
+
+
+def test_failures_are_recorded_and_the_round_goes_on(tmp_path, lookup):
+    table = pd.read_csv(lookup)
+    table.loc[len(table)] = ["not a smiles", 1.0]
+    table.to_csv(lookup, index=False)
+    bad = frozenset({"CCCCCCCO", "CCCCC#N"})  # QM "fails" for these two
+    campaign = _run(_settings(tmp_path, lookup), Parts(bad=bad))
+    failures = campaign.store.failures()
+    assert set(failures["stage"]) == {"featurise"}
+    assert {parse_molecule(s).identity for s in bad} <= set(failures["identity"])
+    assert not set(campaign.store.proposals()["smiles"]) & {parse_molecule(s).smiles for s in bad}
+    assert len(campaign.store.proposals()) == 12  # every round still proposed a full batch
+    campaign.close()
+
+
+def test_round_status_only_moves_forward(tmp_path):
+    store = CampaignStore(tmp_path / "state.sqlite")
+    store.start_round(1, "hash", 10, 1.0)
+    with store.transaction() as db:
+        store._advance(1, RoundStatus.POOLED, db)
+        store._advance(1, RoundStatus.FITTED, db)  # a refit on resume
+    assert store.latest_round().status is RoundStatus.POOLED
+    assert RoundStatus.PROPOSED.reached(RoundStatus.FITTED) and not RoundStatus.STARTED.reached(RoundStatus.FITTED)
+    with pytest.raises(ValueError, match="proposals lacks column"):
+        store.record_proposals(1, pd.DataFrame({"rank": [1]}))
+    store.close()
+
+
+def test_initial_set_and_backtest_metrics_on_a_hand_made_table():
+    lookup = pd.DataFrame({"identity": [f"m{i}" for i in range(100)], "smiles": ["C"] * 100,
+                           "value": np.arange(100, dtype=float)})
+    initial = initial_set(lookup, 10, 0.5, "max", seed=0)
+    assert len(initial) == 10 and initial["value"].max() <= 49.5
+    assert initial.equals(initial_set(lookup, 10, 0.5, "max", seed=0))
+    measurements = pd.DataFrame({"identity": [*initial["identity"], "m80", "m99"],
+                                 "value": [*initial["value"], 80.0, 99.0], "round": [0] * 10 + [1, 2]})
+    proposals = pd.DataFrame({"round": [1, 2], "rank": [1, 1], "identity": ["m80", "m99"], "mean": [70.0, 95.0],
+                              "lower_90": [60.0, 90.0], "upper_90": [85.0, 98.0]})
+    metrics = backtest_metrics(lookup, measurements, proposals, "max")
+    assert metrics["experiments_to_first_top"] == 2 and metrics["top_found_fraction"] == 1.0
+    assert metrics["normalised_best"] == pytest.approx(1.0)
+    assert [r["coverage_90"] for r in metrics["rounds"]] == [1.0, 0.0]
