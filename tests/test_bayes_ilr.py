@@ -106,6 +106,33 @@ def test_gibbs_is_deterministic_for_a_seed_in_workers_or_not(monkeypatch):
         np.testing.assert_array_equal(run.sigma, runs[0].sigma)
     other = samplers.make_sampler(settings, 8).run(problem).draws
     assert not np.array_equal(other.beta, runs[0].beta)
+    # a chain continued from where it stopped is the chain that never stopped
+    from discovery.model.bayes.gibbs import GibbsProblem, run_chain
+
+    plain = GibbsProblem(problem.Z, problem.y, problem.groups, problem.tau_scale, 2.0, 1.0, 0.0, 2.0, 4.0, None)
+    whole, _ = run_chain(plain, 60, 20, [7, 0])
+    first, state = run_chain(plain, 25, 20, [7, 0])
+    rest, _ = run_chain(plain, 35, 0, None, state)
+    np.testing.assert_array_equal(np.r_[first.beta, rest.beta], whole.beta)
+    np.testing.assert_array_equal(np.r_[first.tau, rest.tau], whole.tau)
+
+
+def test_gibbs_samples_longer_until_the_health_thresholds_are_met():
+    from discovery.model.bayes import HorseshoePrior, SamplerSettings, samplers
+    from discovery.model.bayes.design import RegressionProblem
+    from discovery.model.diagnostics import HealthThresholds
+
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(30, 40))
+    y = Z[:, 0] + rng.normal(0, 0.5, 30)
+    problem = RegressionProblem.build((Z - Z.mean(0)) / Z.std(0), (y - y.mean()) / y.std(), 5, HorseshoePrior(), 0.0)
+    settings = SamplerSettings(method="gibbs", draws=100, tune=50, chains=2, max_draws=1000)
+    short = samplers.make_sampler(settings, 0).run(problem)  # no thresholds: exactly `draws`
+    assert len(short.draws) == 200
+    strict = HealthThresholds(max_rhat=1.01, min_ess_bulk=400)
+    longer = samplers.make_sampler(settings, 0, strict).run(problem)
+    assert 200 < len(longer.draws) <= 2000
+    np.testing.assert_array_equal(longer.idata.posterior["beta"].values[:, :100], short.idata.posterior["beta"].values)
 
 
 def _wide_table(n, seed, n_descriptors=10, n_categories=30):

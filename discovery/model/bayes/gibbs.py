@@ -20,9 +20,9 @@ Given its scales the model is linear-Gaussian, so most of it has exact condition
 5. c² by slice sampling on log c² (Neal 2003).
 6. Student-t likelihood only: each molecule's precision weight ω_i from its gamma conditional.
 
-With many more molecules than columns (n²P > P³, the P-space form) the data pin the coefficients
-down, the scales mix well given them, and a Metropolis step would cost a P × P factorisation:
-there σ and τ_g are slice-sampled from their conditionals given θ instead (step 1 after step 2).
+With many more molecules than columns (n²P > P³, the P-space form) each Metropolis step costs a
+P × P factorisation; there the data pin σ down given θ, so σ is slice-sampled from that
+conditional after step 2 and only the τ_g take Metropolis steps.
 
 Everything runs on the standardised scale of `RegressionProblem`. This module imports only
 numpy and scipy, so a worker process running chains starts fast.
@@ -30,6 +30,7 @@ numpy and scipy, so a worker process running chains starts fast.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -139,9 +140,11 @@ class _Chain:
     The scales are stored on the log scale: u = (log(σ − σ_floor), log τ_0, log τ_1).
     """
 
-    #: Metropolis steps per sweep for σ, τ_0, τ_1: σ's reuse X D Xᵀ (one Cholesky each) and
-    #: τ_0's recompute only the few main-effect columns' part, so they are cheap to repeat.
+    #: Metropolis steps per sweep for σ, τ_0, τ_1 in the n-space form: σ's reuse X D Xᵀ (one
+    #: Cholesky each) and τ_0's recompute only the few main-effect columns' part, so they are cheap
+    #: to repeat. In the P-space form each costs a P x P factorisation, and σ is drawn given θ.
     STEPS = (3, 2, 1)
+    P_SPACE_STEPS = (0, 1, 1)
 
     def __init__(self, problem: GibbsProblem, rng: np.random.Generator) -> None:
         pr = self.problem = problem
@@ -151,6 +154,7 @@ class _Chain:
         # factorise in the smaller space; a Student-t likelihood reweights rows every sweep, which
         # the P-space form would pay for with a new Gram matrix, so it uses the n-space form
         self.n_space = pr.student_t_nu is not None or n * n * p + n**3 / 3 <= p**3 / 3
+        self.steps = self.STEPS if self.n_space else self.P_SPACE_STEPS
         self.gram = None if self.n_space else self.X.T @ self.X
         self.Xty = None if self.n_space else self.X.T @ pr.y
         self.columns = [np.flatnonzero(pr.groups == g) for g in range(2)]
@@ -202,9 +206,9 @@ class _Chain:
         return (-0.5 * (excess / pr.noise_scale) ** 2 + u[0]
                 + float((_log_half_cauchy(tau, pr.tau_scale * (pr.noise_floor + excess)) + u[1:]).sum()))
 
-    def _marginal_scales(self, rng: np.random.Generator, warm_up: int | None) -> None:
+    def _marginal_scales(self, rng: np.random.Generator, warm_up: int | None, steps_per_scale: tuple[int, ...]) -> None:
         """σ, τ_0, τ_1 by one-dimensional Metropolis steps on their logarithms, (α, β) integrated out."""
-        for k, steps in enumerate(self.STEPS):
+        for k, steps in enumerate(steps_per_scale):
             for _ in range(steps):
                 u_new = self.u.copy()
                 u_new[k] += math.exp(self.log_steps[k]) * rng.standard_normal()
@@ -222,8 +226,8 @@ class _Chain:
                 else:
                     self.accepted[k] += accept
 
-    def _conditional_scales(self, rng: np.random.Generator) -> None:
-        """σ given (α, β), then each τ_g given its coefficients, by slice sampling on the logarithms."""
+    def _conditional_sigma(self, rng: np.random.Generator) -> None:
+        """σ given (α, β), by slice sampling on its logarithm."""
         pr = self.problem
         weighted_rss = float(np.sum(self.omega * (pr.y - self.X @ self.theta) ** 2))
         n = len(pr.y)
@@ -235,30 +239,18 @@ class _Chain:
             return self._log_scales_prior(u) - n * math.log(sigma) - 0.5 * weighted_rss / sigma**2
 
         self.u[0] = _slice(rng, self.u[0], log_sigma)
-        beta, sigma = self.theta[1:], self.sigma
-        for g in range(2):
-            cols = self.columns[g]
-
-            def log_tau(log_t: float, cols=cols, g=g) -> float:
-                v = _prior_variances(math.exp(log_t), self.lam2[cols], self.c2)
-                prior = _log_half_cauchy(np.array(math.exp(log_t)), np.array(pr.tau_scale[g] * sigma))
-                return float(prior) + log_t - 0.5 * float(np.sum(np.log(v) + beta[cols] ** 2 / v))
-
-            self.u[1 + g] = _slice(rng, self.u[1 + g], log_tau)
 
     def sweep(self, rng: np.random.Generator, warm_up: int | None) -> None:
         """One sweep; `warm_up` is the warm-up sweep's number (adapting the step sizes), or None."""
         pr = self.problem
-        if self.n_space:
-            # 1. σ, τ_0, τ_1, each by Metropolis on its logarithm with (α, β) integrated out
-            self._marginal_scales(rng, warm_up)
-            # 2. (α, β) exactly
-            self.theta = self.current.draw(rng)
-        else:
-            # with many more molecules than columns the data pin the coefficients down and the
-            # scales mix given them; one P x P factorisation per sweep is the whole cost
-            self.theta = self.current.draw(rng)
-            self._conditional_scales(rng)
+        # 1. σ, τ_0, τ_1, each by Metropolis on its logarithm with (α, β) integrated out
+        self._marginal_scales(rng, warm_up, self.steps)
+        # 2. (α, β) exactly
+        self.theta = self.current.draw(rng)
+        if not self.n_space:
+            # with many more molecules than columns the data pin σ down given the coefficients,
+            # and each Metropolis step would cost a P x P factorisation
+            self._conditional_sigma(rng)
         sigma, tau = self.sigma, self.tau
         beta = self.theta[1:]
         # 3. τ_g against its λ_j: the likelihood sees only τ_g·λ_j, so slide along that ridge exactly
@@ -287,10 +279,47 @@ class _Chain:
         self.current = self._marginal(self.u, self.K_parts)
 
 
-def run_chain(problem: GibbsProblem, draws: int, tune: int, seed: int | list[int]) -> ChainDraws:
-    """One chain: `tune` warm-up sweeps (adapting the Metropolis step sizes), then `draws` sweeps kept."""
-    rng = np.random.default_rng(seed)
-    chain = _Chain(problem, rng)
+@dataclass(frozen=True)
+class ChainState:
+    """Where a chain stopped, to continue it later exactly as if it had not stopped.
+
+    Attributes:
+        u, lam2, c2, omega, theta: The sampler's state (see `_Chain`).
+        log_steps: The Metropolis step sizes learnt in warm-up.
+        accepted: Metropolis acceptances counted after warm-up, per scale.
+        kept: Draws kept so far.
+        rng: The random generator's state, as JSON.
+    """
+
+    u: np.ndarray
+    lam2: np.ndarray
+    c2: float
+    omega: np.ndarray
+    theta: np.ndarray
+    log_steps: np.ndarray
+    accepted: np.ndarray
+    kept: int
+    rng: str
+
+
+def run_chain(problem: GibbsProblem, draws: int, tune: int, seed: int | list[int],
+              state: ChainState | None = None) -> tuple[ChainDraws, ChainState]:
+    """One chain: `tune` warm-up sweeps (adapting the Metropolis step sizes), then `draws` sweeps
+    kept; or, from `state`, `draws` more sweeps of a chain that stopped there (`seed`, `tune` unused)."""
+    if state is None:
+        rng = np.random.default_rng(seed)
+        chain = _Chain(problem, rng)
+        kept = 0
+    else:
+        chain = _Chain(problem, np.random.default_rng(0))  # its start is overwritten below
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = json.loads(state.rng)
+        for name in ("u", "lam2", "omega", "theta", "log_steps", "accepted"):
+            setattr(chain, name, np.array(getattr(state, name), dtype=float))
+        chain.c2 = float(state.c2)
+        chain.K_parts = [chain._K_part(g, chain.u) for g in range(2)]
+        chain.current = chain._marginal(chain.u, chain.K_parts)
+        tune, kept = 0, state.kept
     P = problem.Z.shape[1]
     out = {"alpha": np.empty(draws), "beta": np.empty((draws, P)), "sigma": np.empty(draws),
            "tau": np.empty((draws, 2)), "c2": np.empty(draws)}
@@ -300,8 +329,13 @@ def run_chain(problem: GibbsProblem, draws: int, tune: int, seed: int | list[int
             i = sweep - tune
             out["alpha"][i], out["beta"][i], out["sigma"][i] = chain.theta[0], chain.theta[1:], chain.sigma
             out["tau"][i], out["c2"][i] = chain.tau, chain.c2
-    acceptance = chain.accepted / (max(draws, 1) * np.array(_Chain.STEPS)) if chain.n_space else np.full(3, np.nan)
-    return ChainDraws(**out, acceptance=acceptance)
+    kept += draws
+    with np.errstate(invalid="ignore"):
+        acceptance = chain.accepted / (max(kept, 1) * np.array(chain.steps))
+    after = ChainState(u=chain.u.copy(), lam2=chain.lam2.copy(), c2=float(chain.c2), omega=chain.omega.copy(),
+                       theta=chain.theta.copy(), log_steps=chain.log_steps.copy(), accepted=chain.accepted.copy(),
+                       kept=kept, rng=json.dumps(rng.bit_generator.state))
+    return ChainDraws(**out, acceptance=acceptance), after
 
 
 def _log_rescaled(shift: float, tau: float, lam: np.ndarray, scale: float) -> float:
@@ -368,21 +402,38 @@ def _load_problem(path: str) -> GibbsProblem:
 
 
 def chain_task(config: dict) -> object:
-    """A worker's task: run one chain per item {draws, tune, seed, out}, write its draws to `out`
-    (.npz) and answer with that path."""
+    """A worker's task: run one chain per item {draws, tune, seed, state (a path or None), out},
+    write its draws and final state to `out` (.npz) and answer with that path."""
     from threadpoolctl import threadpool_limits
 
     problem = _load_problem(config["problem"])
 
     def task(item: dict) -> str:
+        state = None if item["state"] is None else load_state(item["state"])
         with threadpool_limits(1):
-            chain = run_chain(problem, int(item["draws"]), int(item["tune"]), item["seed"])
-        np.savez(item["out"], **chain.__dict__)
+            draws, after = run_chain(problem, int(item["draws"]), int(item["tune"]), item["seed"], state)
+        save_chain(item["out"], draws, after)
         return item["out"]
 
     return task
 
 
-def load_chain(path: str) -> ChainDraws:
+def save_chain(path: str, draws: ChainDraws | None, state: ChainState) -> None:
+    """A chain's draws (if any) and state in one .npz file."""
+    arrays = {} if draws is None else dict(draws.__dict__)
+    np.savez(path, **arrays, **{f"state_{k}": np.asarray(v) for k, v in state.__dict__.items()})
+
+
+def load_chain(path: str) -> tuple[ChainDraws, ChainState]:
     with np.load(path, allow_pickle=False) as data:
-        return ChainDraws(**{k: data[k] for k in data.files})
+        values = {k: data[k] for k in data.files}
+    state = {k.removeprefix("state_"): values.pop(k) for k in list(values) if k.startswith("state_")}
+    state["c2"], state["kept"], state["rng"] = float(state["c2"]), int(state["kept"]), str(state["rng"])
+    return ChainDraws(**values), ChainState(**state)
+
+
+def load_state(path: str) -> ChainState:
+    with np.load(path, allow_pickle=False) as data:
+        state = {k.removeprefix("state_"): data[k] for k in data.files}
+    state["c2"], state["kept"], state["rng"] = float(state["c2"]), int(state["kept"]), str(state["rng"])
+    return ChainState(**state)

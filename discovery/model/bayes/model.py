@@ -108,7 +108,7 @@ class BayesianILR(PropertyModel):
         self.design_ = InteractionDesign.fit(X, self.descriptors, self.categories, self.min_fraction,
                                              self.min_contrast_rows)
         Z = self.design_.matrix(X)
-        sampler = make_sampler(self.sampler, self.seed)
+        sampler = make_sampler(self.sampler, self.seed, self.health)
         self.scaling_, self.posterior_, self.idata_, diagnostics = self._sample(Z, t, sampler, warn=True)
         self.model_error_, record = self._calibrate(Z, t)
         self.diagnostics_ = dataclasses.replace(diagnostics, calibration=record)

@@ -93,9 +93,10 @@ class PosteriorSampler(ABC):
     label: ClassVar[str]
     exact: ClassVar[bool] = True
 
-    def __init__(self, settings: SamplerSettings, seed: int) -> None:
+    def __init__(self, settings: SamplerSettings, seed: int, health: HealthThresholds | None = None) -> None:
         self.settings = settings
         self.seed = seed
+        self.health = health  # when given, a sampler that can may sample longer to meet it
 
     @abstractmethod
     def run(self, problem: RegressionProblem) -> SamplerRun:
@@ -115,7 +116,7 @@ class NutpieNUTS(PosteriorSampler):
             import nutpie
         except ImportError:
             log.warning("nutpie is not installed; using PyMC's NUTS")
-            return PymcNUTS(self.settings, self.seed).run(problem)
+            return PymcNUTS(self.settings, self.seed, self.health).run(problem)
         s = self.settings
         start = time.perf_counter()
         compiled = nutpie.compile_pymc_model(build_model(problem))
@@ -185,16 +186,16 @@ class ExactGibbs(PosteriorSampler):
 
     Chains run in isolated worker processes, one per core, when the fit is large enough to repay
     starting them (`_PARALLEL_WORK`); each chain is seeded by its number, so the draws are the
-    same either way. A chain whose worker fails runs again here.
+    same either way, and a chain whose worker fails runs again here. Given health thresholds, the
+    chains are continued (up to `max_draws` each) until their R-hat and bulk ESS meet them.
     """
 
     label = "exact Gibbs"
 
     def run(self, problem: RegressionProblem) -> SamplerRun:
         import arviz as az
-        from threadpoolctl import threadpool_limits
 
-        from discovery.model.bayes.gibbs import GibbsProblem, run_chain
+        from discovery.model.bayes.gibbs import GibbsProblem
 
         s = self.settings
         p = problem.prior
@@ -204,19 +205,56 @@ class ExactGibbs(PosteriorSampler):
             slab_scale=p.slab_scale, slab_df=p.slab_df,
             student_t_nu=p.student_t_nu if p.likelihood is Likelihood.STUDENT_T else None,
         )
-        seeds = [[self.seed, chain] for chain in range(s.chains)]
         start = time.perf_counter()
+        results = self._chains(plain, problem, s.draws, s.tune, [None] * s.chains)
+        parts = [[draws] for draws, _ in results]
+        while self.health is not None:
+            more = self._more_draws(parts)
+            if more == 0:
+                break
+            results = self._chains(plain, problem, more, 0, [state for _, state in results])
+            for part, (draws, _) in zip(parts, results):
+                part.append(draws)
+        names = ("alpha", "beta", "sigma", "tau", "c2")
+        posterior = {name: np.stack([np.concatenate([getattr(d, name) for d in part]) for part in parts]) for name in names}
+        self.acceptance_ = np.mean([draws.acceptance for draws, _ in results], axis=0)
+        return SamplerRun(az.from_dict(posterior=posterior), None, 1.0, 0.0, time.perf_counter() - start)
+
+    def _chains(self, plain: Any, problem: RegressionProblem, draws: int, tune: int, states: list[Any]) -> list[Any]:
+        """Run (or continue, from `states`) every chain for `draws` kept sweeps."""
+        from threadpoolctl import threadpool_limits
+
+        from discovery.model.bayes.gibbs import run_chain
+
+        s = self.settings
+        seeds = [[self.seed, chain] for chain in range(s.chains)]
         workers = min(s.chains, os.cpu_count() or 1)
-        work = problem.n_rows**2 * problem.n_columns * (s.draws + s.tune) * s.chains
-        chains: list[Any] = [None] * s.chains
+        work = problem.n_rows**2 * problem.n_columns * (draws + tune) * s.chains
+        results: list[Any] = [None] * s.chains
         if workers > 1 and work > _PARALLEL_WORK:
-            chains = _run_in_workers(plain, s.draws, s.tune, seeds, workers)
+            results = _run_in_workers(plain, draws, tune, seeds, states, workers)
         # small factorisations: BLAS threads cost more than they save at these sizes
         with threadpool_limits(1):
-            chains = [c if c is not None else run_chain(plain, s.draws, s.tune, seed) for c, seed in zip(chains, seeds)]
-        posterior = {name: np.stack([getattr(c, name) for c in chains]) for name in ("alpha", "beta", "sigma", "tau", "c2")}
-        self.acceptance_ = np.mean([c.acceptance for c in chains], axis=0)
-        return SamplerRun(az.from_dict(posterior=posterior), None, 1.0, 0.0, time.perf_counter() - start)
+            return [r if r is not None else run_chain(plain, draws, tune, seed, state)
+                    for r, seed, state in zip(results, seeds, states)]
+
+    def _more_draws(self, parts: list[list[Any]]) -> int:
+        """Draws per chain to add so that R-hat and bulk ESS meet the thresholds (0: they do, or
+        the chains are at `max_draws`): ESS grows about in proportion to the draws."""
+        s, health = self.settings, self.health
+        done = sum(len(d.alpha) for d in parts[0])
+        room = s.max_draws - done
+        if room <= 0:
+            return 0
+        judged = np.stack([np.concatenate([np.column_stack([d.alpha, d.sigma, d.tau, d.beta]) for d in part])
+                           for part in parts])
+        rhat = float(np.nanmax(rank_rhat(judged))) if len(parts) > 1 else 1.0
+        ess = float(np.nanmin(bulk_ess(judged)))
+        if rhat <= health.max_rhat and ess >= health.min_ess_bulk:
+            return 0
+        # 10 % to spare, at least half as many draws again, in steps of 100
+        wanted = done * max(1.1 * health.min_ess_bulk / max(ess, 1.0) - 1.0, 0.5)
+        return int(min(room, 100 * np.ceil(wanted / 100)))
 
 
 #: n² · P · sweeps · chains above which chains run in worker processes: a few seconds of
@@ -224,17 +262,24 @@ class ExactGibbs(PosteriorSampler):
 _PARALLEL_WORK = 2e10
 
 
-def _run_in_workers(problem: Any, draws: int, tune: int, seeds: list[list[int]], workers: int) -> list[Any]:
+def _run_in_workers(problem: Any, draws: int, tune: int, seeds: list[list[int]], states: list[Any],
+                    workers: int) -> list[Any]:
     """Chains in isolated worker processes (`discovery.workers`); None for a chain that failed.
     Arrays travel as .npz files in a temporary folder, read back without pickle."""
     import tempfile
 
-    from discovery.model.bayes.gibbs import load_chain, save_problem
+    from discovery.model.bayes.gibbs import load_chain, save_chain, save_problem
     from discovery.workers import TaskFailure, WorkerTask, run_isolated
 
     with tempfile.TemporaryDirectory(prefix="discovery-gibbs-") as folder:
         task = WorkerTask("discovery.model.bayes.gibbs:chain_task", {"problem": save_problem(problem, folder)})
-        items = [{"draws": draws, "tune": tune, "seed": seed, "out": f"{folder}/chain_{i}.npz"} for i, seed in enumerate(seeds)]
+        items = []
+        for i, (seed, state) in enumerate(zip(seeds, states)):
+            state_path = None
+            if state is not None:
+                state_path = f"{folder}/state_{i}.npz"
+                save_chain(state_path, None, state)
+            items.append({"draws": draws, "tune": tune, "seed": seed, "state": state_path, "out": f"{folder}/chain_{i}.npz"})
         results = run_isolated(task, items, n_workers=workers, timeout_s=24 * 3600.0)
         chains = []
         for seed, result in zip(seeds, results):
@@ -254,8 +299,8 @@ SAMPLERS: dict[SamplerMethod, type[PosteriorSampler]] = {
 }
 
 
-def make_sampler(settings: SamplerSettings, seed: int) -> PosteriorSampler:
-    return SAMPLERS[settings.method](settings, seed)
+def make_sampler(settings: SamplerSettings, seed: int, health: HealthThresholds | None = None) -> PosteriorSampler:
+    return SAMPLERS[settings.method](settings, seed, health)
 
 
 def diagnose(run: SamplerRun, sampler: PosteriorSampler, thresholds: HealthThresholds, warn: bool = True) -> FitDiagnostics:

@@ -62,13 +62,16 @@ class SamplerSettings:
     "Scaling").
 
     `tune` (warm-up draws per chain) and `chains` left at None take the method's own defaults
-    (Gibbs: 300 and 4; NUTS: 1000 and 2).
+    (Gibbs: 300 and 4; NUTS: 1000 and 2). Gibbs chains run at least `draws` each and are continued,
+    up to `max_draws` each (None: 4 x `draws`), until R-hat and bulk ESS meet the model's health
+    thresholds; the other methods draw `draws` exactly.
     """
 
     method: SamplerMethod = SamplerMethod.GIBBS
     draws: int = 1000
     tune: int | None = None
     chains: int | None = None
+    max_draws: int | None = None
     target_accept: float = 0.95
     low_rank_mass_matrix: bool = False
     # nutpie's gradient-based diagonal mass matrix adaptation; False: the variance-based
@@ -82,8 +85,10 @@ class SamplerSettings:
             object.__setattr__(self, "tune", _DEFAULT_TUNE[self.method])
         if self.chains is None:
             object.__setattr__(self, "chains", _DEFAULT_CHAINS[self.method])
-        if self.draws < 1 or self.tune < 0 or self.chains < 1:
-            raise ValueError(f"sampler needs draws >= 1, tune >= 0 and chains >= 1, got {self}")
+        if self.max_draws is None:
+            object.__setattr__(self, "max_draws", 4 * self.draws if self.method is SamplerMethod.GIBBS else self.draws)
+        if self.draws < 1 or self.tune < 0 or self.chains < 1 or self.max_draws < self.draws:
+            raise ValueError(f"sampler needs draws >= 1, tune >= 0, chains >= 1 and max_draws >= draws, got {self}")
         if not 0 < self.target_accept < 1:
             raise ValueError(f"sampler.target_accept must be in (0, 1), got {self.target_accept}")
 
