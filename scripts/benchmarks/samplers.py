@@ -1,13 +1,14 @@
 """BayesianILR's posterior samplers side by side: fit time (rehearsal included), health, accuracy.
 
     python scripts/benchmarks/samplers.py [--problems boiling freesolv polymers synthetic]
-        [--methods gibbs nutpie] [--seeds 0] [--out scripts/benchmarks/results/samplers.json]
+        [--methods gibbs nutpie] [--seeds 0] [--freesolv-n-in 200] [--out scripts/benchmarks/results/samplers.json]
 
 Problems (each fitted by every method in turn, so the methods share the machine's state):
 - `boiling`: 200 random molecules of the public boiling-point table, GFN2-xTB `fast` descriptors
   from the cache, `min_fraction` 0.03 (~840 design columns): the fit-time target's problem.
 - `freesolv`: the seed paper's FreeSolv benchmark (`../shared/benchmarks/qmex_dgs/`), its own
-  descriptors and categories, the three n_in = 200 headline splits; test RMSE and coverage.
+  descriptors and categories, the three headline splits at each `--freesolv-n-in` (default 200);
+  test RMSE and coverage.
 - `polymers`: the 45 seed polymers of `polymer_dielectric` (log target, the campaign's settings).
 - `synthetic`: N = 5,000 x 2,000 columns with a known sparse truth (Gibbs only; NUTS would take hours).
 Health is the worst figure over the judged variables (alpha, sigma, tau, beta).
@@ -35,7 +36,7 @@ FREESOLV_DESCRIPTORS = ["mw", "Ne/Na", "homo", "lumo", "Eiv", "Eav", "Vm", "alph
                         "dEacid", "dEbase"]
 
 
-def problems(names: list[str]) -> list[dict]:
+def problems(names: list[str], freesolv_n_in: tuple[int, ...] = (200,)) -> list[dict]:
     """(name, X_train, y_train, X_test or None, y_test or None, model params) of each problem."""
     out = []
     if "boiling" in names:
@@ -55,11 +56,13 @@ def problems(names: list[str]) -> list[dict]:
         X = pd.concat([q[["smiles", *FREESOLV_DESCRIPTORS]], c[categories].fillna(0).astype(int)], axis=1)
         y = q["dGs"].to_numpy(float)
         splits = pd.read_csv(SHARED / "idx_bench_dGs.csv")
-        for kind in ("property", "cluster", "similarity"):
-            row = splits[(splits["extra"] == kind) & (splits["n_inter"] == 200)].iloc[0]
-            train, test = (np.array(ast.literal_eval(row[k])) for k in ("idx_inter", "idx_extra"))
-            out.append({"name": f"FreeSolv {kind}, n_in = 200", "X": X.iloc[train], "y": y[train], "X_test": X.iloc[test],
-                        "y_test": y[test], "params": {"descriptors": FREESOLV_DESCRIPTORS, "categories": categories}})
+        for n_in in freesolv_n_in:
+            for kind in ("property", "cluster", "similarity"):
+                row = splits[(splits["extra"] == kind) & (splits["n_inter"] == n_in)].iloc[0]
+                train, test = (np.array(ast.literal_eval(row[k])) for k in ("idx_inter", "idx_extra"))
+                out.append({"name": f"FreeSolv {kind}, n_in = {n_in}", "X": X.iloc[train], "y": y[train],
+                            "X_test": X.iloc[test], "y_test": y[test],
+                            "params": {"descriptors": FREESOLV_DESCRIPTORS, "categories": categories}})
     if "polymers" in names:
         from discovery.features import featurize
 
@@ -115,12 +118,14 @@ def main() -> None:
     parser.add_argument("--problems", nargs="+", default=["boiling", "freesolv", "polymers", "synthetic"])
     parser.add_argument("--methods", nargs="+", default=["gibbs", "nutpie"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--freesolv-n-in", type=int, nargs="+", default=[200],
+                        help="FreeSolv headline splits to fit (the paper's 500 200 100 50)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "samplers.json")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     report = {"command": "python scripts/benchmarks/samplers.py " + " ".join(os.sys.argv[1:]), "commit": commit,
               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}, "fits": []}
-    for problem in problems(args.problems):
+    for problem in problems(args.problems, tuple(args.freesolv_n_in)):
         for seed in args.seeds:
             for method in args.methods:
                 if method not in problem.get("only", [method]):
