@@ -1,19 +1,53 @@
 """Config is data: a mapping from YAML or Hydra becomes a typed, frozen dataclass at the boundary.
 
 `from_mapping` refuses unknown keys (a typo must not be silently ignored) and values of the wrong
-type, naming the dotted key, and turns lists into tuples so the settings stay hashable.
+type, naming the dotted key, and turns lists into tuples so the settings stay hashable. Closed
+sets of names are `ConfigEnum`s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+class _ByNameOrValue(enum.EnumMeta):
+    # OmegaConf converts "max" with `Direction["max"]` (by member name); the YAML writes values
+    def __getitem__(cls, name: str) -> Any:
+        try:
+            return super().__getitem__(name)
+        except KeyError:
+            try:
+                return cls(name)
+            except ValueError:
+                raise KeyError(name) from None
+
+
+class ConfigEnum(str, enum.Enum, metaclass=_ByNameOrValue):
+    """A closed set of names in the config. Members are strings equal to their value, so they
+    compare with plain strings and write themselves as their value in JSON, CSV and f-strings."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        raise ValueError(f"{_snake(cls.__name__)} must be one of {cls.choices()}, got {value!r}")
+
+    @classmethod
+    def choices(cls) -> str:
+        return ", ".join(repr(member.value) for member in cls)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def from_mapping(cls: type[T], values: Any, what: str, prefix: str = "") -> T:

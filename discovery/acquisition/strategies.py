@@ -30,8 +30,9 @@ from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
 from discovery.acquisition.sampler import AllDrawsSampler
-from discovery.features.fingerprints import tanimoto_similarity
 from discovery.config import from_mapping
+from discovery.features.fingerprints import tanimoto_similarity
+from discovery.objective import Direction
 
 #: strategy name -> what it maximises (for docs and validation)
 STRATEGIES: dict[str, str] = {
@@ -117,7 +118,7 @@ def select_batch(
     pool_draws: np.ndarray,
     measured_draws: np.ndarray,
     measured_values: np.ndarray,
-    direction: str,
+    direction: Direction | str,
     settings: AcquisitionSettings,
     *,
     available: np.ndarray | None = None,
@@ -130,7 +131,7 @@ def select_batch(
         pool_draws: Posterior draws of the noise-free property for the pool, shape (s, n_pool).
         measured_draws: The same draws for the measured molecules, shape (s, n_measured).
         measured_values: Measured values, shape (n_measured,), property units.
-        direction: "max" or "min".
+        direction: Which way is better ("max" or "min").
         settings: Strategy and its parameters.
         available: Boolean mask (n_pool,) of candidates that may be chosen (False for measured or
             already proposed ones); None = all.
@@ -141,8 +142,7 @@ def select_batch(
     Returns:
         The `Selection`; fewer than q candidates only when fewer are available.
     """
-    if direction not in ("max", "min"):
-        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    direction = Direction(direction)
     pool_draws = np.asarray(pool_draws, dtype=np.float64)
     measured_draws = np.asarray(measured_draws, dtype=np.float64)
     measured_values = np.asarray(measured_values, dtype=np.float64)
@@ -161,14 +161,14 @@ def select_batch(
         raise ValueError("the diversity rule (min_tanimoto_distance > 0) needs the pool's fingerprints")
 
     # standardise and orient: the strategies below always maximise on a unit scale
-    sign = 1.0 if direction == "max" else -1.0
+    sign = direction.sign
     center = float(measured_values.mean())
     scale = float(measured_values.std()) or 1.0
 
     def to_unit(values: np.ndarray | float) -> np.ndarray | float:
         return sign * (np.asarray(values) - center) / scale
 
-    best = float(measured_values.max() if direction == "max" else measured_values.min())
+    best = direction.best(measured_values)
     value_range = float(np.ptp(measured_values))
     target = None
     if settings.strategy == "exceed_target":

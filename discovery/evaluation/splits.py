@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from discovery.features.fingerprints import tanimoto_similarity
+from discovery.objective import Direction
 
 __all__ = [
     "Split",
@@ -152,28 +153,27 @@ def upper_tail(
     n_in: int | None,
     seed: int = 0,
     quantile: float = 0.8,
-    direction: str = "max",
+    direction: Direction | str = Direction.MAX,
 ) -> list[Split]:
     """Train on `n_in` random rows below the `quantile`; test on every row above the training max.
 
     `direction="min"` mirrors it: train on rows above the (1 - quantile) quantile and test on
     every row below the smallest training value (searching for low values).
     """
-    if direction not in ("max", "min"):
-        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    direction = Direction(direction)
     if not 0.0 < quantile <= 1.0:
         raise ValueError(f"quantile must be in (0, 1], got {quantile}")
     values = _values(y)
-    signed = values if direction == "max" else -values
+    sign = direction.sign
+    signed = sign * values
     threshold = np.quantile(signed, quantile)
     eligible = np.flatnonzero(signed < threshold)
     rng = np.random.default_rng(seed)
-    where = f"below the {quantile:g} quantile" if direction == "max" else f"above the {1 - quantile:g} quantile"
+    where = f"below the {quantile:g} quantile" if direction is Direction.MAX else f"above the {1 - quantile:g} quantile"
     train = _draw(eligible, n_in, rng, f"values {where}")
     edge = signed[train].max()
     test = np.flatnonzero(signed > edge)
-    sign = 1.0 if direction == "max" else -1.0
-    _require_test(test, f"no value lies {'above' if direction == 'max' else 'below'} the training extreme {sign * edge:g}")
+    _require_test(test, f"no value lies {'above' if direction is Direction.MAX else 'below'} the training extreme {sign * edge:g}")
     info = {
         "quantile": quantile, "direction": direction, "threshold": float(sign * threshold),
         "train_min": float(values[train].min()), "train_max": float(values[train].max()),
