@@ -1,9 +1,10 @@
-"""`python -m discovery.evaluate`: score a registered model on a dataset file (extrapolation benchmark).
+"""`python -m discovery.evaluate`: score a configured model on a dataset file (extrapolation benchmark).
 
     python -m discovery.evaluate dataset.path=FILE dataset.smiles_col=smiles dataset.target_col=y \\
         split=upper_tail split.n_in=200 model=bayes_ilr seed=0
 
-Config keys (a stable interface; `conf/evaluate.yaml` and its groups):
+Config keys (a stable interface; `conf/evaluate.yaml` and its groups, schema
+`discovery.evaluation.settings.EvaluateSettings`):
 
     dataset.path          CSV file (.tsv / .parquet too); relative: working dir, then the checkout
     dataset.smiles_col    column of SMILES or polymer PSMILES (default "smiles")
@@ -11,7 +12,8 @@ Config keys (a stable interface; `conf/evaluate.yaml` and its groups):
                           counted; any non-numeric value is an error)
     seed                  seeds the split and the model (passed as `seed=` if the model takes it)
     model=NAME            bayes_ilr | pls_ilr | pls_qm | gp_tanimoto | rf_morgan | krr_qm
-    model.params          constructor kwargs; add keys with `+model.params.n_components=4`
+    model.params          constructor kwargs, e.g. `model.params.n_components=4` (checked when the
+                          config is loaded)
     features=qm           GFN2-xTB descriptors from the SMILES with the `qm` settings, cached
     features=precomputed  features.columns=[a,b,c]: these dataset columns are the descriptors
                           (no QM); passed to the model as `descriptors=` if it accepts that
@@ -25,7 +27,7 @@ Config keys (a stable interface; `conf/evaluate.yaml` and its groups):
     split=indices         split.train=[...] split.test=[...] (0-based row positions of the file)
                           or split.file=PATH to JSON {"train": [...], "test": [...]}
     output_dir            where metrics.json and predictions.csv go (default: Hydra's run dir)
-    cache_path            descriptor cache (default ${state_dir}/cache/descriptors.sqlite)
+    cache_path            descriptor cache (default: <state_dir>/cache/descriptors.sqlite)
     n_workers             local featurisation processes (null: all cores)
     dask_address          Dask scheduler to featurise on a cluster (null: local)
     progress              featurisation progress bar
@@ -42,85 +44,61 @@ Outputs in `output_dir`:
 * `predictions.csv`: row (0-based file row), smiles (as in the file), y_true, mean, std,
   lower_90, upper_90, split.
 
-Exit status 2 with a one-line error for bad input (missing file/column, non-numeric target,
-impossible split).
+Exit status 2 with a one-line error for bad configuration (naming the key) or bad input (missing
+file/column, non-numeric target, impossible split).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from discovery.config import run_app
 from discovery.evaluation import evaluate, make_splits, model_factory, prepare_dataset, write_outputs
-from discovery.features import QMSettings
+from discovery.evaluation.settings import EvaluateSettings, FeatureKind
 
 log = logging.getLogger("discovery.evaluate")
 
 
-def _plain(node: Any) -> Any:
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) or OmegaConf.is_list(node) else node
-
-
-def _fmt(value: Any) -> str:
+def _fmt(value: float | None) -> str:
     return "nan" if value is None or value != value else f"{value:.3g}"
 
 
 def run(cfg: DictConfig) -> Path:
     """Evaluate as configured; returns the path of metrics.json."""
-    features = _plain(cfg.features)
-    kind = features.get("name", "qm")
-    if kind not in ("qm", "precomputed"):
-        raise ValueError(f"features.name must be 'qm' or 'precomputed', got {kind!r}")
-    categories = bool(features.get("categories", True))
-    columns = None
-    settings = None
-    if kind == "precomputed":
-        if OmegaConf.is_missing(cfg.features, "columns"):
-            raise ValueError("features=precomputed needs features.columns=[col1,col2,...] naming descriptor columns")
-        columns = [str(c) for c in features["columns"]]
-    else:
-        qm_values = _plain(cfg.qm)
-        preset = qm_values.pop("preset", "fast")
-        settings = QMSettings.preset_named(preset, **qm_values)
-
-    for key in ("path", "target_col"):
-        if OmegaConf.is_missing(cfg.dataset, key):
-            raise ValueError(f"dataset.{key} is required (e.g. dataset.path=data.csv dataset.target_col=y)")
+    s = EvaluateSettings.from_config(cfg)
+    precomputed = s.features.name is FeatureKind.PRECOMPUTED
+    columns = list(s.features.columns) if precomputed else None
     data = prepare_dataset(
-        str(cfg.dataset.path), str(cfg.dataset.smiles_col), str(cfg.dataset.target_col),
-        descriptors=columns, categories=categories, qm=settings,
-        cache=Path(cfg.cache_path) if cfg.cache_path else None,
-        n_workers=cfg.n_workers, dask_client=cfg.dask_address, progress=bool(cfg.progress),
+        s.dataset.path, s.dataset.smiles_col, s.dataset.target_col, descriptors=columns,
+        categories=s.features.categories, qm=None if precomputed else s.qm, cache=s.cache_path,
+        n_workers=s.n_workers, dask_client=s.dask_address, progress=s.progress,
     )  # fmt: skip
     print(f"dataset {data.source}: {data.n_rows} rows, {data.n_usable} usable")
     for line in data.describe_drops():
         print(f"  {line}")
 
-    split_cfg = _plain(cfg.split)
-    split_name = split_cfg.pop("name")
-    splits = make_splits(data, split_name, seed=int(cfg.seed), **split_cfg)
-
-    params = _plain(cfg.model.params) or {}
-    factory = model_factory(str(cfg.model.name), params, seed=int(cfg.seed), descriptors=columns)
+    splits = make_splits(data, s.split, seed=s.seed)
+    factory = model_factory(s.model, seed=s.seed, descriptors=columns)
     result = evaluate(data.table, data.y, factory, splits, sigma_all=data.sigma_all)
 
     config = {
         "dataset": data.summary(),
-        "model": {"name": factory.name, "params": params, "kwargs": factory.kwargs},
-        "split": _plain(cfg.split),
-        "features": features,
+        "model": {"name": factory.name, "params": s.model.params, "kwargs": factory.kwargs},
+        "split": dataclasses.asdict(s.split),
+        "features": {"name": s.features.name, "columns": columns, "categories": s.features.categories},
         "qm": data.qm,
-        "seed": int(cfg.seed),
+        "seed": s.seed,
     }
-    metrics_path, _ = write_outputs(result, Path(str(cfg.output_dir)), config)
+    metrics_path, _ = write_outputs(result, s.output_dir, config)
     mean = result.mean
     print(
-        f"{factory.name} on {Path(data.source).name} [{split_name}, seed {cfg.seed}]: "
+        f"{factory.name} on {Path(data.source).name} [{s.split.name}, seed {s.seed}]: "
         f"{mean['n_splits']} split(s), n_train {result.splits[0]['n_train']}, n_test {mean['n_test']}, "
         f"RMSE/σ_all {_fmt(mean['rmse_over_sigma_all'])}, spearman {_fmt(mean['spearman'])}, "
         f"coverage_90 {_fmt(mean['coverage_90'])}, NLPD {_fmt(mean['nlpd'])}, "
@@ -139,4 +117,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_app(main)

@@ -9,7 +9,8 @@ rewrites the outputs. `simulate` plays `campaign.rounds` rounds against `campaig
 State lives in `${state_dir}/<campaign>/` (SQLite `state.sqlite`, `proposals/round_NNN.csv|xlsx`,
 `report.html`, `fits/`); a killed run resumes where it stopped.
 
-Exit status 2 with a clear message for bad configuration or input files.
+Exit status 2 with a one-line message naming the key for bad configuration, or naming the file
+for bad input files.
 """
 
 from __future__ import annotations
@@ -18,27 +19,26 @@ import logging
 import sys
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from discovery.campaign.labio import ResultsFileError
 from discovery.campaign.loop import Campaign, RoundSummary
-from discovery.campaign.settings import RunSettings
+from discovery.campaign.settings import CampaignMode, RunSettings
+from discovery.config import run_app
 
 log = logging.getLogger("discovery.run")
 
 
 def run(cfg: DictConfig) -> RoundSummary:
     """Validate the config and run the campaign; returns the last round's summary."""
-    values = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(values, dict)
-    settings = RunSettings.from_config(values)
+    settings = RunSettings.from_config(cfg)
     campaign = Campaign.open(settings)
     try:
         campaign.import_seed_data()
         if settings.ingest is not None:
             stored = campaign.ingest(settings.ingest)
             print(f"ingested {settings.ingest}: {stored} new measurement(s)")
-        if settings.campaign.mode == "simulate":
+        if settings.campaign.mode is CampaignMode.SIMULATE:
             summaries = campaign.simulate()
             summary = summaries[-1] if summaries else campaign.latest_summary()
             metrics = campaign.write_backtest_metrics()
@@ -65,4 +65,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_app(main)

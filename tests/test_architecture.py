@@ -23,8 +23,10 @@ KNOWN_TYPE_LEVEL_CYCLES: frozenset[frozenset[str]] = frozenset()
 #: import its own sub-package and any lower stage, never a higher one nor a sibling of its stage:
 #: chem -> features / pool -> model -> acquisition / report / evaluation -> campaign -> run.
 #: "" is the root package (`__version__`); the rest of stage 0 is plumbing used everywhere.
+#: `objective` (the optimisation direction) is a config enum, so it sits just above `config`.
 STAGES: tuple[tuple[str, ...], ...] = (
     ("", "config", "paths", "files", "sqlite", "workers", "worker", "tables"),
+    ("objective",),
     ("chem",),
     ("features", "pool", "datasets"),  # datasets builds benchmark tables from parsed molecules
     ("model",),

@@ -8,7 +8,7 @@ from rdkit.Chem import Descriptors
 
 from discovery.chem import parse_molecule
 from discovery.features.categories import category_frame
-from discovery.model import MODELS, Prediction, make_model
+from discovery.model import ModelConfig, Prediction, make_model
 from discovery.model.baselines import PLSILR, PLSQM, KernelRidgeQM, RandomForestMorgan, TanimotoGP
 
 DESCRIPTOR_COLUMNS = ["molecular_weight_g_mol", "polarizability_au", "homo_ev", "dipole_debye"]
@@ -188,7 +188,7 @@ def test_fixed_seed_is_reproducible(table, name):
         assert np.array_equal(a.latent_draws, b.latent_draws)
 
 
-def test_registry_builds_each_class_with_defaults():
+def test_model_configs_build_each_class_with_defaults():
     expected = {
         "pls_ilr": PLSILR,
         "pls_qm": PLSQM,
@@ -197,7 +197,7 @@ def test_registry_builds_each_class_with_defaults():
         "krr_qm": KernelRidgeQM,
     }
     for name, cls in expected.items():
-        assert MODELS[name].endswith(cls.__name__)
+        assert ModelConfig.named(name).model_class is cls
         model = make_model(name, seed=3)
         assert type(model) is cls and model.seed == 3
     assert make_model("pls_ilr", n_components=2, min_fraction=0.2).n_components == 2

@@ -241,7 +241,7 @@ def test_physical_limits_clip_reported_predictions_and_are_validated():
     base = {"name": "x", "direction": "max", "seed_data": None, "lookup": None}
     with pytest.raises(ValueError, match="target_min must be below campaign.target_max"):
         CampaignSettings.from_dict({**base, "target_min": 2.0, "target_max": 1.0, "seed_data": "x.csv"})
-    with pytest.raises(ValueError, match="campaign.target_min must be float"):
+    with pytest.raises(ValueError, match="campaign.target_min must be a number"):
         CampaignSettings.from_dict({**base, "target_min": "one", "seed_data": "x.csv"})
 
 
@@ -256,7 +256,7 @@ def test_a_campaign_seed_does_not_change_the_descriptors():
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         runs = [RunSettings.from_config(OmegaConf.to_container(compose(config_name="config", overrides=[f"seed={seed}"]),
                                                                 resolve=True)) for seed in (0, 1)]
-        explicit = RunSettings.from_config(OmegaConf.to_container(compose(config_name="config", overrides=["+qm.seed=5"]),
+        explicit = RunSettings.from_config(OmegaConf.to_container(compose(config_name="config", overrides=["qm.seed=5"]),
                                                                   resolve=True))
     assert runs[0].seed != runs[1].seed and runs[0].qm == runs[1].qm
     assert runs[0].qm.cache_token() == runs[1].qm.cache_token() != explicit.qm.cache_token()

@@ -83,7 +83,7 @@ def test_shipped_yaml_files_are_valid_and_round_trip(name, kind):
         ({"mutation": {"childrn_per_parent": 3}}, "'mutation.childrn_per_parent'"),
         ({"colour": "blue"}, "'colour'"),
         ({"max_candidates": "many"}, "max_candidates must be an integer"),
-        ({"mutation": {"enabled": "yes"}}, "mutation.enabled must be true/false"),
+        ({"mutation": {"enabled": "maybe"}}, "mutation.enabled must be true/false"),  # YAML 1.1: yes is true
         ({"filters": {"alerts": "PAINS"}}, "filters.alerts must be a list"),
         ({"mutation": {"substituents": ["F", "SF5"]}}, "unknown substituent 'SF5'"),
         ({"mutation": {"operators": {"teleport": 1}}}, "unknown operator 'teleport'"),

@@ -11,13 +11,13 @@ from discovery.features.settings import QMSettings
 
 @pytest.fixture(scope="module")
 def fast():
-    calc = DescriptorCalculator(QMSettings.preset_named("fast"))
+    calc = DescriptorCalculator(QMSettings(preset="fast"))
     return lambda smiles: calc.compute(parse_molecule(smiles))[0]
 
 
 @pytest.fixture(scope="module")
 def full():
-    calc = DescriptorCalculator(QMSettings.preset_named("full"))
+    calc = DescriptorCalculator(QMSettings(preset="full"))
     return lambda smiles: calc.compute(parse_molecule(smiles))[0]
 
 
@@ -67,7 +67,7 @@ def test_polymer_descriptors_are_per_repeat_unit(fast):
 def test_acid_base_energies_follow_chemistry(full):
     acid, alkane, amine, arene = full("CC(=O)O"), full("CC"), full("CCN(CC)CC"), full("c1ccccc1")
     for values in (acid, alkane, amine, arene):
-        assert set(values) == set(descriptor_names(QMSettings.preset_named("full")))
+        assert set(values) == set(descriptor_names(QMSettings(preset="full")))
     assert acid["deprotonation_energy_ev"] < alkane["deprotonation_energy_ev"] - 1.0
     assert amine["protonation_energy_ev"] < arene["protonation_energy_ev"] - 1.0
 

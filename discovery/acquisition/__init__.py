@@ -10,7 +10,7 @@ describes the chosen candidates for the lab.
 from discovery.acquisition.model import DrawTableModel
 from discovery.acquisition.proposals import nearest_measured, proposal_table
 from discovery.acquisition.sampler import AllDrawsSampler
-from discovery.acquisition.strategies import STRATEGIES, AcquisitionSettings, Selection, select_batch
+from discovery.acquisition.strategies import STRATEGIES, AcquisitionSettings, Selection, Strategy, select_batch
 
 __all__ = [
     "STRATEGIES",
@@ -18,6 +18,7 @@ __all__ = [
     "AllDrawsSampler",
     "DrawTableModel",
     "Selection",
+    "Strategy",
     "nearest_measured",
     "proposal_table",
     "select_batch",

@@ -10,6 +10,7 @@ import pandas as pd
 from discovery.acquisition.strategies import Selection
 from discovery.features.fingerprints import tanimoto_similarity
 from discovery.model import Prediction
+from discovery.objective import Direction
 from discovery.tables import PROPOSALS
 
 #: Below this Tanimoto similarity to every measured molecule a candidate is flagged as outside
@@ -37,7 +38,7 @@ def proposal_table(
     measured_smiles: Sequence[str],
     measured_fps: np.ndarray,
     best_value: float,
-    direction: str,
+    direction: Direction | str,
 ) -> pd.DataFrame:
     """One row per chosen candidate, in pick order.
 
@@ -48,7 +49,7 @@ def proposal_table(
         candidate_ids, candidate_smiles, candidate_fps: The whole pool (fingerprints (n_pool, bits)).
         measured_ids, measured_smiles, measured_fps: The measured molecules.
         best_value: The best measured value (property units).
-        direction: "max" or "min".
+        direction: Which way is better ("max" or "min").
 
     Returns:
         The `discovery.tables.PROPOSALS` table.
@@ -56,8 +57,9 @@ def proposal_table(
     idx = selection.indices
     if len(prediction.mean) != len(idx):
         raise ValueError(f"prediction has {len(prediction.mean)} rows for {len(idx)} chosen candidates")
+    direction = Direction(direction)
     lower, upper = prediction.interval(0.9)
-    prob = prediction.probability_beyond(best_value, 1.0 if direction == "max" else -1.0)
+    prob = prediction.probability_beyond(best_value, direction.sign)
     near, similarity = nearest_measured(candidate_fps[idx], measured_fps)
     return PROPOSALS.select(pd.DataFrame({
         "rank": np.arange(1, len(idx) + 1),

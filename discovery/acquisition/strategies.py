@@ -30,25 +30,40 @@ from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
 from discovery.acquisition.sampler import AllDrawsSampler
+from discovery.config import ConfigEnum, coerce_enums, from_mapping
 from discovery.features.fingerprints import tanimoto_similarity
-from discovery.config import from_mapping
+from discovery.objective import Direction
 
-#: strategy name -> what it maximises (for docs and validation)
-STRATEGIES: dict[str, str] = {
-    "qlognei": "log noisy expected improvement over the measured molecules (BoTorch qLogNEI)",
-    "qlogei": "log expected improvement over the best measured value (BoTorch qLogEI)",
-    "qucb": "upper confidence bound (BoTorch qUCB, parameter ucb_beta)",
-    "qpi": "probability of improving on the best measured value (BoTorch qPI)",
-    "exceed_target": "probability that some batch member exceeds the target value (qPI at the target)",
-    "thompson": "Thompson sampling: each batch slot takes the best candidate of one posterior draw",
-    "greedy_mean": "highest posterior mean (pure exploitation)",
-    "random": "uniformly random candidates (a control)",
+
+class Strategy(ConfigEnum):
+    QLOGNEI = "qlognei"
+    QLOGEI = "qlogei"
+    QUCB = "qucb"
+    QPI = "qpi"
+    EXCEED_TARGET = "exceed_target"
+    THOMPSON = "thompson"
+    GREEDY_MEAN = "greedy_mean"
+    RANDOM = "random"
+
+
+#: strategy -> what it maximises
+STRATEGIES: dict[Strategy, str] = {
+    Strategy.QLOGNEI: "log noisy expected improvement over the measured molecules (BoTorch qLogNEI)",
+    Strategy.QLOGEI: "log expected improvement over the best measured value (BoTorch qLogEI)",
+    Strategy.QUCB: "upper confidence bound (BoTorch qUCB, parameter ucb_beta)",
+    Strategy.QPI: "probability of improving on the best measured value (BoTorch qPI)",
+    Strategy.EXCEED_TARGET: "probability that some batch member exceeds the target value (qPI at the target)",
+    Strategy.THOMPSON: "Thompson sampling: each batch slot takes the best candidate of one posterior draw",
+    Strategy.GREEDY_MEAN: "highest posterior mean (pure exploitation)",
+    Strategy.RANDOM: "uniformly random candidates (a control)",
 }
+#: strategies that rank the draws directly, without a BoTorch acquisition function
+_DIRECT = (Strategy.THOMPSON, Strategy.GREEDY_MEAN, Strategy.RANDOM)
 
 
 @dataclass(frozen=True)
 class AcquisitionSettings:
-    """The `acquisition` config group, validated.
+    """The `acquisition` config group (schema `base_acquisition`).
 
     Attributes:
         strategy: One of `STRATEGIES`.
@@ -64,7 +79,7 @@ class AcquisitionSettings:
         n_draws: Posterior draws used (the first n of the model's; None = all).
     """
 
-    strategy: str = "qlognei"
+    strategy: Strategy = Strategy.QLOGNEI
     batch_size: int = 8
     target: float | None = None
     target_margin: float = 0.1
@@ -75,8 +90,7 @@ class AcquisitionSettings:
     n_draws: int | None = 512
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"acquisition.strategy must be one of {sorted(STRATEGIES)}, got {self.strategy!r}")
+        coerce_enums(self, "acquisition.")
         if self.batch_size < 1:
             raise ValueError(f"acquisition.batch_size must be >= 1, got {self.batch_size}")
         if not 0.0 <= self.min_tanimoto_distance < 1.0:
@@ -104,20 +118,20 @@ class Selection:
             BoTorch strategies, on the standardised scale; for Thompson sampling the drawn value
             in property units; greedy mean the mean; random NaN), shape (q,).
         target_value: The value `exceed_target` aimed at (property units), else None.
-        strategy: The strategy name.
+        strategy: The strategy.
     """
 
     indices: np.ndarray
     acquisition_values: np.ndarray
     target_value: float | None
-    strategy: str
+    strategy: Strategy
 
 
 def select_batch(
     pool_draws: np.ndarray,
     measured_draws: np.ndarray,
     measured_values: np.ndarray,
-    direction: str,
+    direction: Direction | str,
     settings: AcquisitionSettings,
     *,
     available: np.ndarray | None = None,
@@ -130,7 +144,7 @@ def select_batch(
         pool_draws: Posterior draws of the noise-free property for the pool, shape (s, n_pool).
         measured_draws: The same draws for the measured molecules, shape (s, n_measured).
         measured_values: Measured values, shape (n_measured,), property units.
-        direction: "max" or "min".
+        direction: Which way is better ("max" or "min").
         settings: Strategy and its parameters.
         available: Boolean mask (n_pool,) of candidates that may be chosen (False for measured or
             already proposed ones); None = all.
@@ -141,8 +155,7 @@ def select_batch(
     Returns:
         The `Selection`; fewer than q candidates only when fewer are available.
     """
-    if direction not in ("max", "min"):
-        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    direction = Direction(direction)
     pool_draws = np.asarray(pool_draws, dtype=np.float64)
     measured_draws = np.asarray(measured_draws, dtype=np.float64)
     measured_values = np.asarray(measured_values, dtype=np.float64)
@@ -161,17 +174,17 @@ def select_batch(
         raise ValueError("the diversity rule (min_tanimoto_distance > 0) needs the pool's fingerprints")
 
     # standardise and orient: the strategies below always maximise on a unit scale
-    sign = 1.0 if direction == "max" else -1.0
+    sign = direction.sign
     center = float(measured_values.mean())
     scale = float(measured_values.std()) or 1.0
 
     def to_unit(values: np.ndarray | float) -> np.ndarray | float:
         return sign * (np.asarray(values) - center) / scale
 
-    best = float(measured_values.max() if direction == "max" else measured_values.min())
+    best = direction.best(measured_values)
     value_range = float(np.ptp(measured_values))
     target = None
-    if settings.strategy == "exceed_target":
+    if settings.strategy is Strategy.EXCEED_TARGET:
         target = settings.target if settings.target is not None else best + sign * settings.target_margin * value_range
     q = min(settings.batch_size, int(available.sum()))
     if q == 0:
@@ -179,9 +192,9 @@ def select_batch(
 
     unit_pool = to_unit(pool_draws)
     picker = _DiversityRule(fingerprints, settings.min_tanimoto_distance)
-    if settings.strategy in ("thompson", "greedy_mean", "random"):
+    if settings.strategy in _DIRECT:
         picks, values = _direct(settings.strategy, unit_pool, available, q, picker, seed)
-        if settings.strategy != "random":
+        if settings.strategy is not Strategy.RANDOM:
             values = center + sign * scale * np.asarray(values)  # back to property units
     else:
         # column 0 holds, per draw, the best measured molecule: for qLogNEI it is the whole
@@ -192,10 +205,10 @@ def select_batch(
         acqf = _acquisition_function(settings, model, to_unit(best), target, to_unit)
         # per-draw level a candidate must pass to add anything (None: every candidate can)
         floor = {
-            "qlognei": best_measured[:, 0],
-            "qlogei": np.full(len(best_measured), to_unit(best)),
-            "qpi": np.full(len(best_measured), to_unit(best)),
-            "exceed_target": np.full(len(best_measured), to_unit(target) if target is not None else 0.0),
+            Strategy.QLOGNEI: best_measured[:, 0],
+            Strategy.QLOGEI: np.full(len(best_measured), to_unit(best)),
+            Strategy.QPI: np.full(len(best_measured), to_unit(best)),
+            Strategy.EXCEED_TARGET: np.full(len(best_measured), to_unit(target) if target is not None else 0.0),
         }.get(settings.strategy)
         picks, values = _sequential_greedy(acqf, model, unit_pool, floor, available, q, picker, settings)
     return Selection(np.asarray(picks, dtype=int), np.asarray(values, dtype=float), target, settings.strategy)
@@ -206,19 +219,19 @@ def _acquisition_function(
 ) -> AcquisitionFunction:
     sampler = AllDrawsSampler(model.n_draws)
     name = settings.strategy
-    if name == "qlognei":
+    if name is Strategy.QLOGNEI:
         # baseline = the per-draw best measured value (column 0); BoTorch's pruning would
         # resample draws at random and is not needed
         return qLogNoisyExpectedImprovement(
             model, X_baseline=model.choices(np.array([0])), sampler=sampler, prune_baseline=False, cache_root=False,
         )
-    if name == "qlogei":
+    if name is Strategy.QLOGEI:
         return qLogExpectedImprovement(model, best_f=best_unit, sampler=sampler)
-    if name == "qucb":
+    if name is Strategy.QUCB:
         return qUpperConfidenceBound(model, beta=settings.ucb_beta, sampler=sampler)
-    if name == "qpi":
+    if name is Strategy.QPI:
         return qProbabilityOfImprovement(model, best_f=best_unit, sampler=sampler, tau=settings.pi_temperature)
-    if name == "exceed_target":
+    if name is Strategy.EXCEED_TARGET:
         assert target is not None
         return qProbabilityOfImprovement(
             model, best_f=float(to_unit(target)), sampler=sampler, tau=settings.pi_temperature
@@ -280,7 +293,7 @@ def _sequential_greedy(
 
 
 def _direct(
-    strategy: str, unit_pool: np.ndarray, available: np.ndarray, q: int, picker: _DiversityRule, seed: int,
+    strategy: Strategy, unit_pool: np.ndarray, available: np.ndarray, q: int, picker: _DiversityRule, seed: int,
 ) -> tuple[list[int], list[float]]:
     rng = np.random.default_rng(seed)
     n_draws = unit_pool.shape[0]
@@ -292,10 +305,10 @@ def _direct(
         candidates = np.flatnonzero(available)
         if len(candidates) == 0:
             break
-        if strategy == "random":
+        if strategy is Strategy.RANDOM:
             pick, value = int(rng.choice(candidates)), float("nan")
         else:
-            score = unit_pool[order[k % n_draws], candidates] if strategy == "thompson" else mean[candidates]
+            score = unit_pool[order[k % n_draws], candidates] if strategy is Strategy.THOMPSON else mean[candidates]
             best = int(np.argmax(score))
             pick, value = int(candidates[best]), float(score[best])
         picks.append(pick)

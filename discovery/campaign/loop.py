@@ -31,7 +31,7 @@ from discovery.campaign.store import CampaignStore, RoundStatus
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.features import featurize
 from discovery.features.fingerprints import morgan_fingerprints
-from discovery.model import Prediction, PropertyModel, make_model
+from discovery.model import Prediction, PropertyModel
 from discovery.pool import Pool, generate_pool
 from discovery.tables import PROPOSALS
 
@@ -171,7 +171,7 @@ class Campaign:
         return cls(settings, Collaborators(
             store=CampaignStore(settings.campaign_dir / "state.sqlite"),
             featurizer=featurizer,
-            model_factory=lambda seed: make_model(s.model_name, **{"seed": seed, **s.model_params}),
+            model_factory=lambda seed: s.model.build(seed=seed),
             pool_generator=pool_generator,
             reporter=reporter if s.report.enabled else None,
         ))
@@ -482,7 +482,7 @@ class Campaign:
         failures = self.store.failures()
         return RoundReport(
             campaign=s.campaign.name, round=round_number, target=s.campaign.target, unit=s.campaign.unit,
-            direction=s.campaign.direction, limits=s.campaign.limits, model_name=s.model_name, model=model,
+            direction=s.campaign.direction, limits=s.campaign.limits, model_name=s.model.name, model=model,
             X=training.X, y=training.y, measurements=self.store.measurements(),
             proposals=self.store.proposals(round_number),
             previous_proposals=self.store.proposals(round_number - 1) if round_number > 1 else None,

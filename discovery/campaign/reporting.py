@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ class RoundReport:
     store_path: Path
 
 
-def write_report(report: RoundReport, path: Path, options: Mapping[str, Any]) -> Path:
+def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Path:
     """Render `report` to `path` (HTML, one file); returns the path."""
     model = report.model
     measured = report.measurements
@@ -87,7 +86,7 @@ def write_report(report: RoundReport, path: Path, options: Mapping[str, Any]) ->
         model_name=report.model_name,
         model_scale=f"ln {report.target}" if model.target_transform is TargetTransform.LOG else None,
     )
-    return render_report(data, path, ReportOptions.from_dict(dict(options)))
+    return render_report(data, path, options)
 
 
 def _empty_coefficients() -> pd.DataFrame:

@@ -1,13 +1,16 @@
-"""The run configuration, validated once at the boundary into typed settings.
+"""The schema of `python -m discovery.run`: `RunSettings` and the groups it is composed of.
 
 Hydra composes `conf/config.yaml` with the groups `campaign`, `qm`, `model`, `acquisition`,
-`pool` and `report`; `RunSettings.from_config` checks every key (unknown keys, wrong types,
-missing files) and raises `ValueError` / `FileNotFoundError` with a message naming the key.
-Nothing below this module sees a config dict.
+`pool` and `report` onto these dataclasses (registered in its ConfigStore on import), and
+`RunSettings.from_config` converts the result once (`discovery.config.from_mapping`): unknown
+keys, wrong types, missing values, missing files and a model without posterior draws are refused
+with a message naming the key. Nothing below this module sees a config dict.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -16,30 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from discovery.acquisition import AcquisitionSettings
+from discovery.config import ConfigEnum, ConfigError, coerce_enums, from_mapping, register
 from discovery.features import QMSettings
-from discovery.model import MODELS, model_class
+from discovery.model import ModelConfig, available_models
+from discovery.objective import Direction
 from discovery.paths import resolve_input_file
 from discovery.pool import PoolSettings
-
-MODES = ("propose", "simulate")
-
-
-def _check_keys(values: Mapping[str, Any], known: set[str], required: set[str], where: str) -> None:
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}")
-    missing = sorted(k for k in required if values.get(k) in (None, "???"))
-    if missing:
-        raise ValueError(f"{where}: missing value for {missing}")
+from discovery.report import ReportOptions
 
 
-def _typed(value: Any, kind: type, name: str) -> Any:
-    """`value` checked to be a `kind` (an int is accepted as a float, a bool never as a number)."""
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ValueError(f"{name} must be {kind.__name__}, got {value!r}")
-    return value
+class CampaignMode(ConfigEnum):
+    PROPOSE = "propose"  # one round, then wait for the lab
+    SIMULATE = "simulate"  # closed loop against `campaign.lookup` for `campaign.rounds` rounds
 
 
 @dataclass(frozen=True)
@@ -47,13 +38,17 @@ class LookupSettings:
     """A table of known values that plays the lab (simulate mode and backtests).
 
     Attributes:
-        path: CSV file.
+        path: CSV file; None: no table.
         smiles_column, target_column: Its columns of SMILES/PSMILES and of the property.
     """
 
-    path: Path
+    path: Path | None = None
     smiles_column: str = "smiles"
     target_column: str = "value"
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            object.__setattr__(self, "path", resolve_input_file(str(self.path), "campaign.lookup.path"))
 
 
 @dataclass(frozen=True)
@@ -64,6 +59,10 @@ class InitialSettings:
     n: int = 30
     max_quantile: float = 0.7
 
+    def __post_init__(self) -> None:
+        if self.n < 2 or not 0 < self.max_quantile <= 1:
+            raise ConfigError("campaign.initial.n must be >= 2 and max_quantile in (0, 1]")
+
 
 @dataclass(frozen=True)
 class CampaignSettings:
@@ -71,16 +70,18 @@ class CampaignSettings:
 
     Attributes:
         name: Folder name of the campaign's state.
-        target: Name of the property (for files and the report), e.g. "dielectric_constant".
+        direction: Which way is better for the property, "max" or "min".
+        target: Name of the property (for files and the report), e.g. "dielectric_constant";
+            None: `target_column`.
         unit: Its unit, for display ("" for dimensionless).
-        direction: "max" or "min".
         seed_data: CSV of measured molecules (None for a backtest: drawn from `lookup`).
         smiles_column, target_column: Columns of `seed_data`.
         extra_seeds: SMILES/PSMILES the pool generator starts from besides the measured ones.
         mode: "propose" (one round, then wait for the lab) or "simulate" (closed loop against
             `lookup` for `rounds` rounds).
         rounds: Rounds to run in simulate mode.
-        lookup: The table that answers in simulate mode; its molecules join the pool.
+        lookup: The table that answers in simulate mode; its molecules join the pool. None when
+            its `path` is not set.
         initial: Backtest only: how the initial set is drawn from `lookup` (when no seed_data).
         generate_pool: Generate candidates with the `pool` settings (besides `lookup` ones).
         target_min, target_max: Physical limits of the property in its units (None: none), e.g. 1
@@ -90,20 +91,38 @@ class CampaignSettings:
     """
 
     name: str
-    target: str
-    direction: str
-    seed_data: Path | None
+    direction: Direction
+    target: str | None = None
+    unit: str = ""
+    seed_data: Path | None = None
     smiles_column: str = "smiles"
     target_column: str = "value"
-    unit: str = ""
     extra_seeds: tuple[str, ...] = ()
-    mode: str = "propose"
+    mode: CampaignMode = CampaignMode.PROPOSE
     rounds: int = 1
-    lookup: LookupSettings | None = None
+    lookup: LookupSettings | None = field(default_factory=LookupSettings)
     initial: InitialSettings = field(default_factory=InitialSettings)
     generate_pool: bool = True
     target_min: float | None = None
     target_max: float | None = None
+
+    def __post_init__(self) -> None:
+        coerce_enums(self, "campaign.")
+        if self.target is None:
+            object.__setattr__(self, "target", self.target_column)
+        if None not in self.limits and not self.target_min < self.target_max:
+            raise ConfigError(f"campaign.target_min must be below campaign.target_max, got {self.target_min} and "
+                              f"{self.target_max}")
+        if self.rounds < 1:
+            raise ConfigError(f"campaign.rounds must be >= 1, got {self.rounds}")
+        if self.lookup is not None and self.lookup.path is None:
+            object.__setattr__(self, "lookup", None)
+        if self.seed_data is None and self.lookup is None:
+            raise ConfigError("campaign: give seed_data (measured molecules) or lookup.path (a backtest table)")
+        if self.mode is CampaignMode.SIMULATE and self.lookup is None:
+            raise ConfigError("campaign.mode=simulate needs campaign.lookup.path (the table that plays the lab)")
+        if self.seed_data is not None:
+            object.__setattr__(self, "seed_data", resolve_input_file(str(self.seed_data), "campaign.seed_data"))
 
     @property
     def limits(self) -> tuple[float | None, float | None]:
@@ -111,143 +130,89 @@ class CampaignSettings:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> CampaignSettings:
-        where = "campaign"
-        known = {"name", "target", "unit", "direction", "seed_data", "smiles_column", "target_column",
-                 "extra_seeds", "mode", "rounds", "lookup", "initial", "generate_pool", "target_min", "target_max"}
-        _check_keys(values, known, {"name", "direction"}, where)
-        values = dict(values)
-        if values["direction"] not in ("max", "min"):
-            raise ValueError(f"campaign.direction must be 'max' or 'min', got {values['direction']!r}")
-        mode = values.get("mode", "propose")
-        if mode not in MODES:
-            raise ValueError(f"campaign.mode must be one of {MODES}, got {mode!r}")
-        lookup = None
-        if values.get("lookup") is not None:
-            raw = dict(values["lookup"])
-            _check_keys(raw, {"path", "smiles_column", "target_column"}, {"path"}, "campaign.lookup")
-            lookup = LookupSettings(
-                path=resolve_input_file(str(raw["path"]), "campaign.lookup.path"),
-                smiles_column=str(raw.get("smiles_column", "smiles")),
-                target_column=str(raw.get("target_column", "value")),
-            )
-        initial = InitialSettings()
-        if values.get("initial") is not None:
-            raw = dict(values["initial"])
-            _check_keys(raw, {"n", "max_quantile"}, set(), "campaign.initial")
-            initial = InitialSettings(
-                n=_typed(raw.get("n", 30), int, "campaign.initial.n"),
-                max_quantile=_typed(raw.get("max_quantile", 0.7), float, "campaign.initial.max_quantile"),
-            )
-            if initial.n < 2 or not 0 < initial.max_quantile <= 1:
-                raise ValueError("campaign.initial.n must be >= 2 and max_quantile in (0, 1]")
-        seed_data = values.get("seed_data")
-        if seed_data is None and lookup is None:
-            raise ValueError("campaign: give seed_data (measured molecules) or lookup (a backtest table)")
-        rounds = _typed(values.get("rounds", 1), int, "campaign.rounds")
-        if rounds < 1:
-            raise ValueError(f"campaign.rounds must be >= 1, got {rounds}")
-        if mode == "simulate" and lookup is None:
-            raise ValueError("campaign.mode=simulate needs campaign.lookup (the table that plays the lab)")
-        limits = [None if values.get(k) is None else _typed(values[k], float, f"campaign.{k}") for k in ("target_min", "target_max")]
-        if None not in limits and not limits[0] < limits[1]:
-            raise ValueError(f"campaign.target_min must be below campaign.target_max, got {limits[0]} and {limits[1]}")
-        extra = values.get("extra_seeds") or []
-        if not isinstance(extra, (list, tuple)) or not all(isinstance(s, str) for s in extra):
-            raise ValueError("campaign.extra_seeds must be a list of SMILES strings")
-        return cls(
-            name=str(values["name"]),
-            target=str(values.get("target") or values.get("target_column") or "value"),
-            unit=str(values.get("unit") or ""),
-            direction=values["direction"],
-            seed_data=None if seed_data is None else resolve_input_file(str(seed_data), "campaign.seed_data"),
-            smiles_column=str(values.get("smiles_column", "smiles")),
-            target_column=str(values.get("target_column", "value")),
-            extra_seeds=tuple(extra),
-            mode=mode,
-            rounds=rounds,
-            lookup=lookup,
-            initial=initial,
-            generate_pool=bool(values.get("generate_pool", True)),
-            target_min=limits[0],
-            target_max=limits[1],
-        )
+        return from_mapping(cls, values, prefix="campaign.")
 
 
 @dataclass(frozen=True)
-class ReportSettings:
-    """The `report` config group (see `conf/report/default.yaml`)."""
+class ReportSettings(ReportOptions):
+    """The `report` config group: whether to write `report.html`, and its options."""
 
     enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def options(self) -> ReportOptions:
+        return ReportOptions(**{f.name: getattr(self, f.name) for f in dataclasses.fields(ReportOptions)})
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything one `python -m discovery.run` needs, validated."""
+    """Everything one `python -m discovery.run` needs (the root config).
+
+    Attributes:
+        campaign, qm, model, acquisition, pool, report: The config groups.
+        state_dir: Where campaign state, caches and outputs live (outside the source tree).
+        cache_path: Descriptor cache, shared by campaigns so nothing is computed twice; None:
+            `<state_dir>/cache/descriptors.sqlite`.
+        n_workers: Local worker processes for featurisation; None: all cores.
+        dask_address: Dask scheduler (e.g. tcp://10.0.0.5:8786) to featurise on a cluster; None: local.
+        seed: Seeds the model and the acquisition (and a backtest's initial set), not the descriptors.
+        progress: Show the featurisation progress bar.
+        ingest: Lab results file (CSV/XLSX) to store before the round; None: none.
+    """
 
     campaign: CampaignSettings
-    qm: QMSettings
-    model_name: str
-    model_params: Mapping[str, Any]
-    acquisition: AcquisitionSettings
-    pool: PoolSettings
-    report: ReportSettings
-    state_dir: Path
-    cache_path: Path
-    n_workers: int | None
-    dask_address: str | None
-    seed: int
-    progress: bool
-    ingest: Path | None
-    config_hash: str
+    model: ModelConfig
+    qm: QMSettings = field(default_factory=QMSettings)
+    acquisition: AcquisitionSettings = field(default_factory=AcquisitionSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    state_dir: Path = Path("discovery-runs")
+    cache_path: Path | None = None
+    n_workers: int | None = None
+    dask_address: str | None = None
+    seed: int = 0
+    progress: bool = True
+    ingest: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.model.capabilities.posterior_draws:
+            with_draws = [n for n in available_models() if ModelConfig.named(n).capabilities.posterior_draws]
+            raise ConfigError(f"model {self.model.name!r} gives no posterior draws, and a campaign's acquisition "
+                              f"ranks on them; choose one of {with_draws}")
+        if self.n_workers is not None and self.n_workers < 1:
+            raise ConfigError(f"n_workers must be a positive integer or null, got {self.n_workers}")
+        if self.cache_path is None:
+            object.__setattr__(self, "cache_path", self.state_dir / "cache" / "descriptors.sqlite")
+        if self.ingest is not None:
+            object.__setattr__(self, "ingest", resolve_input_file(str(self.ingest), "ingest (results file)"))
 
     @property
     def campaign_dir(self) -> Path:
         return self.state_dir / self.campaign.name
 
+    @functools.cached_property
+    def config_hash(self) -> str:
+        """Hash of what decides a round's results (a resumed campaign compares it): equal for
+        equal settings, however they were written."""
+        model = {"_target_": self.model._target_, "params": self.model.every_param}
+        hashed = {"campaign": self.campaign, "qm": self.qm, "model": model, "acquisition": self.acquisition,
+                  "pool": self.pool, "seed": self.seed}
+        blob = json.dumps(hashed, sort_keys=True, default=_jsonable)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> RunSettings:
-        """Validate a resolved config (a plain dict, e.g. `OmegaConf.to_container(cfg, resolve=True)`)."""
-        known = {"campaign", "qm", "model", "acquisition", "pool", "report", "state_dir", "cache_path",
-                 "n_workers", "dask_address", "seed", "progress", "ingest"}
-        _check_keys(cfg, known, {"campaign", "qm", "model", "acquisition", "pool"}, "config")
-        campaign = CampaignSettings.from_dict(cfg["campaign"])
-        qm_values = dict(cfg["qm"])
-        preset = qm_values.pop("preset", "fast")
-        qm = QMSettings.preset_named(preset, **qm_values)
-        model = dict(cfg["model"])
-        _check_keys(model, {"name", "params"}, {"name"}, "model")
-        if model["name"] not in MODELS:
-            raise ValueError(f"model.name must be one of {sorted(MODELS)}, got {model['name']!r}")
-        model_cls = model_class(model["name"])
-        if not model_cls.capabilities.posterior_draws:
-            raise ValueError(f"model {model['name']!r} gives no posterior draws, and a campaign's acquisition ranks on "
-                             f"them; choose one of {sorted(n for n in MODELS if model_class(n).capabilities.posterior_draws)}")
-        try:  # the parameters are checked now, not deep inside the round's fit
-            model_cls(**{"seed": int(cfg.get("seed", 0)), **dict(model.get("params") or {})})
-        except TypeError as exc:
-            raise ValueError(f"model.params: {exc}") from None
-        report_values = dict(cfg.get("report") or {})
-        enabled = bool(report_values.pop("enabled", True))
-        ingest = cfg.get("ingest")
-        n_workers = cfg.get("n_workers")
-        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
-            raise ValueError(f"n_workers must be a positive integer or null, got {n_workers!r}")
-        hashed = {k: cfg[k] for k in ("campaign", "qm", "model", "acquisition", "pool", "seed") if k in cfg}
-        return cls(
-            campaign=campaign,
-            qm=qm,
-            model_name=model["name"],
-            model_params=dict(model.get("params") or {}),
-            acquisition=AcquisitionSettings.from_dict(dict(cfg["acquisition"])),
-            pool=PoolSettings.from_dict(dict(cfg["pool"])),
-            report=ReportSettings(enabled=enabled, options=report_values),
-            state_dir=Path(str(cfg.get("state_dir", "discovery-runs"))),
-            cache_path=Path(str(cfg.get("cache_path", "discovery-runs/cache/descriptors.sqlite"))),
-            n_workers=n_workers,
-            dask_address=cfg.get("dask_address"),
-            seed=int(cfg.get("seed", 0)),
-            progress=bool(cfg.get("progress", True)),
-            ingest=None if ingest in (None, "") else resolve_input_file(str(ingest), "ingest (results file)"),
-            config_hash=hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16],
-        )
+        """Validate a composed config (Hydra's DictConfig, or a plain dict)."""
+        return from_mapping(cls, cfg)
+
+
+def _jsonable(value: Any) -> Any:
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else str(value)
+
+
+register("run_schema", RunSettings)
+register("base_qm", QMSettings, group="qm")
+register("base_model", ModelConfig, group="model")
+register("base_acquisition", AcquisitionSettings, group="acquisition")
+register("base_pool", PoolSettings, group="pool")
+register("base_report", ReportSettings, group="report")

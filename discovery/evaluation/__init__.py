@@ -1,4 +1,4 @@
-"""Score any registered property model on any dataset: loading, featurising, splitting, scoring.
+"""Score any configured property model on any dataset: loading, featurising, splitting, scoring.
 
 Plain functions, no Hydra; `python -m discovery.evaluate` is a thin command-line wrapper. A
 benchmark script prepares each dataset once and reuses it for every model, split and seed:
@@ -15,18 +15,20 @@ benchmark script prepares each dataset once and reuses it for every model, split
         write_outputs(result, f"out/logp/pls_ilr/{seed}", {"dataset": data.summary()})
 
 Modules: `loading` (files, columns), `precomputed`, `dataset` (`prepare_dataset`; row bookkeeping),
-`splits` (split algorithms), `named_splits` (`make_splits`), `factory`, `metrics`, `runner`.
+`splits` (split algorithms and their parameters), `named_splits` (`make_splits`), `factory`,
+`metrics`, `runner`, `settings` (the schema of the command-line app).
 """
 
 from discovery.evaluation.dataset import Dataset, prepare_dataset
 from discovery.evaluation.factory import ModelFactory, model_factory
 from discovery.evaluation.loading import load_table
 from discovery.evaluation.metrics import METRIC_NAMES, json_safe, mean_metrics, score
-from discovery.evaluation.named_splits import SPLIT_KINDS, make_splits
+from discovery.evaluation.named_splits import make_splits
 from discovery.evaluation.precomputed import precomputed_features
 from discovery.evaluation.runner import EvaluationResult, evaluate, write_outputs
 from discovery.evaluation.splits import (
     Split,
+    SplitKind,
     dissimilar,
     explicit,
     max_similarity_to_others,
@@ -37,7 +39,7 @@ from discovery.evaluation.splits import (
 )
 
 __all__ = [
-    "METRIC_NAMES", "SPLIT_KINDS", "Dataset", "EvaluationResult", "ModelFactory", "Split",
+    "METRIC_NAMES", "Dataset", "EvaluationResult", "ModelFactory", "Split", "SplitKind",
     "dissimilar", "evaluate", "explicit", "json_safe", "load_table", "make_splits",
     "max_similarity_to_others", "mean_metrics", "model_factory", "precomputed_features",
     "prepare_dataset", "property_range", "random_kfold", "score", "structure_cluster",

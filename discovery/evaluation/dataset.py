@@ -174,7 +174,7 @@ def prepare_dataset(
         table = precomputed_features(smiles, raw.loc[has_target, names], categories=categories)
         kind = "precomputed"
     else:
-        settings = QMSettings.preset_named(qm or "fast") if isinstance(qm, str) or qm is None else qm
+        settings = QMSettings(preset=qm or "fast") if isinstance(qm, str) or qm is None else qm
         settings_dict = dataclasses.asdict(settings)
         table = featurize(smiles, settings, cache=cache, n_workers=n_workers, dask_client=dask_client, progress=progress)
         stats = dict(table.attrs.get("featurize", {}))

@@ -1,4 +1,4 @@
-"""`model_factory`: a zero-argument builder of a fresh registered model, for each split."""
+"""`model_factory`: a zero-argument builder of a fresh configured model, for each split."""
 
 from __future__ import annotations
 
@@ -6,42 +6,49 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from discovery.model import make_model, model_class
+from discovery.model import ModelConfig, PropertyModel
 
 
 @dataclass(frozen=True)
 class ModelFactory:
-    """Zero-argument callable building a fresh model: `make_model(name, **kwargs)`."""
+    """Zero-argument callable building a fresh model from `config`, with `defaults` (seed,
+    descriptors) for the parameters the config does not set."""
 
-    name: str
-    kwargs: dict[str, Any]
+    config: ModelConfig
+    defaults: dict[str, Any]
 
-    def __call__(self) -> Any:
-        return make_model(self.name, **self.kwargs)
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The constructor's keyword arguments."""
+        return {**self.defaults, **self.config.params}
+
+    def __call__(self) -> PropertyModel:
+        return self.config.build(**self.defaults)
 
 
 def model_factory(
-    name: str,
+    model: ModelConfig | str,
     params: Mapping[str, Any] | None = None,
     seed: int | None = None,
     descriptors: Sequence[str] | None = None,
 ) -> ModelFactory:
-    """A factory for the registered model `name` with constructor `params`.
+    """A factory for a model: its config, or the name of one (`conf/model/<name>.yaml`) with
+    `params` on top of its own.
 
-    `seed` is added unless `params` sets it (every model takes one); `descriptors` is added for
-    models that take descriptor columns (`capabilities.descriptors`) unless `params` sets it.
+    `seed` is passed unless the parameters set it (every model takes one); `descriptors` is passed
+    to models that take descriptor columns (`capabilities.descriptors`) unless the parameters set it.
 
     Raises:
-        ValueError: unknown model, or a parameter the constructor does not accept.
+        ConfigError (a ValueError): unknown model, or a parameter it does not accept (naming the key).
     """
-    cls = model_class(name)
-    kwargs = dict(params or {})
-    accepted = cls.parameter_names()
-    unknown = [k for k in kwargs if k not in accepted]
-    if unknown:
-        raise ValueError(f"model {name!r} does not accept parameter(s) {unknown}; it takes {accepted}")
+    config = ModelConfig.named(model, dict(params or {})) if isinstance(model, str) else model
+    defaults: dict[str, Any] = {}
     if seed is not None:
-        kwargs.setdefault("seed", seed)
-    if descriptors is not None and cls.capabilities.descriptors:
-        kwargs.setdefault("descriptors", list(descriptors))
-    return ModelFactory(name, kwargs)
+        defaults["seed"] = seed
+    if descriptors is not None and config.capabilities.descriptors:
+        defaults["descriptors"] = list(descriptors)
+    return ModelFactory(config, {k: v for k, v in defaults.items() if k not in config.params})

@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from discovery.config import from_mapping
 from discovery.evaluation.dataset import Dataset
 from discovery.evaluation.splits import (
+    ClusterSplit,
+    DissimilarSplit,
+    IndicesSplit,
+    PropertySplit,
+    RandomSplit,
     Split,
+    SplitKind,
+    UpperTailSplit,
     dissimilar,
     explicit,
     property_range,
@@ -25,14 +32,21 @@ from discovery.features.fingerprints import morgan_fingerprints
 
 log = logging.getLogger(__name__)
 
-#: Split names accepted by `make_splits` (and `split.name` of the command line).
-SPLIT_KINDS = ("random", "property", "upper_tail", "cluster", "dissimilar", "indices")
+SplitSettings = RandomSplit | PropertySplit | UpperTailSplit | ClusterSplit | DissimilarSplit | IndicesSplit
+
+#: The parameters of each named split (the schemas of the `split` config group).
+SPLITS: dict[SplitKind, type[SplitSettings]] = {
+    s.name: s for s in (RandomSplit, PropertySplit, UpperTailSplit, ClusterSplit, DissimilarSplit, IndicesSplit)
+}
 
 
-def _check_params(kind: str, params: Mapping[str, Any], allowed: Sequence[str]) -> None:
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(f"split {kind!r}: unknown parameter(s) {unknown}; known: {sorted(allowed)}")
+def split_settings(name: str, **params: Any) -> SplitSettings:
+    """The parameters of the split `name`, checked (unknown keys, types) and completed with defaults."""
+    try:
+        kind = SplitKind(name)
+    except ValueError:
+        raise ValueError(f"unknown split {name!r}; choose one of {SplitKind.choices()}") from None
+    return from_mapping(SPLITS[kind], {**params, "name": kind}, "split")
 
 
 def _read_index_file(path: str | Path) -> tuple[list[Any], list[Any]]:
@@ -75,36 +89,34 @@ def _index_split(data: Dataset, train: Any, test: Any, file: Any) -> list[Split]
     return [Split("indices", mapped[0], mapped[1], info)]
 
 
-def make_splits(data: Dataset, name: str, seed: int = 0, **params: Any) -> list[Split]:
+def make_splits(data: Dataset, split: SplitSettings | str, seed: int = 0, **params: Any) -> list[Split]:
     """Build the named split of `data`'s usable rows (positions into `data.table`).
 
-    Names and parameters (defaults as in `discovery.evaluation.splits`):
-        random: k=5, n_in=None.  property: n_in, lower_quantile=0.1, upper_quantile=0.9.
-        upper_tail: n_in, quantile=0.8, direction="max".
-        cluster: n_in, n_clusters=5, test_cluster=None|int|"all" (on the standardised descriptors).
-        dissimilar: n_in, test_fraction=0.1, radius=2, n_bits=2048 (Morgan fingerprints).
-        indices: train=[...], test=[...] (0-based rows of the source file) or file=PATH to a
-            JSON {"train": [...], "test": [...]}; rows that were dropped are left out with a warning.
+    Args:
+        data: The dataset.
+        split: The split's settings (`RandomSplit`, `PropertySplit`, `UpperTailSplit`,
+            `ClusterSplit`, `DissimilarSplit`, `IndicesSplit`: their defaults and meaning), or its
+            name (`SplitKind`) with its parameters as keyword arguments. An `IndicesSplit` names
+            0-based rows of the source file; rows that were dropped are left out with a warning.
+        seed: Seeds the split.
     """
+    if isinstance(split, str):
+        split = split_settings(split, **params)
+    elif params:
+        raise TypeError("give the split's parameters in its settings, not as keyword arguments")
     y = data.y
-    if name == "random":
-        _check_params(name, params, ("k", "n_in"))
-        return random_kfold(len(y), seed=seed, **params)
-    if name == "property":
-        _check_params(name, params, ("n_in", "lower_quantile", "upper_quantile"))
-        return property_range(y, params.pop("n_in", None), seed=seed, **params)
-    if name == "upper_tail":
-        _check_params(name, params, ("n_in", "quantile", "direction"))
-        return upper_tail(y, params.pop("n_in", None), seed=seed, **params)
-    if name == "cluster":
-        _check_params(name, params, ("n_in", "n_clusters", "test_cluster"))
+    if isinstance(split, RandomSplit):
+        return random_kfold(len(y), k=split.k, seed=seed, n_in=split.n_in)
+    if isinstance(split, PropertySplit):
+        return property_range(y, split.n_in, seed=seed, lower_quantile=split.lower_quantile,
+                              upper_quantile=split.upper_quantile)
+    if isinstance(split, UpperTailSplit):
+        return upper_tail(y, split.n_in, seed=seed, quantile=split.quantile, direction=split.direction)
+    if isinstance(split, ClusterSplit):
         matrix = data.table[data.descriptors].to_numpy(dtype=float)
-        return structure_cluster(matrix, params.pop("n_in", None), seed=seed, **params)
-    if name == "dissimilar":
-        _check_params(name, params, ("n_in", "test_fraction", "radius", "n_bits"))
-        fps = morgan_fingerprints(list(data.table["smiles"]), int(params.pop("radius", 2)), int(params.pop("n_bits", 2048)))
-        return dissimilar(fps, params.pop("n_in", None), seed=seed, **params)
-    if name == "indices":
-        _check_params(name, params, ("train", "test", "file"))
-        return _index_split(data, params.get("train"), params.get("test"), params.get("file"))
-    raise ValueError(f"unknown split {name!r}; choose one of {list(SPLIT_KINDS)}")
+        return structure_cluster(matrix, split.n_in, seed=seed, n_clusters=split.n_clusters,
+                                 test_cluster=split.test_cluster)
+    if isinstance(split, DissimilarSplit):
+        fps = morgan_fingerprints(list(data.table["smiles"]), split.radius, split.n_bits)
+        return dissimilar(fps, split.n_in, seed=seed, test_fraction=split.test_fraction)
+    return _index_split(data, split.train, split.test, split.file)

@@ -14,6 +14,9 @@ many there are.
 * `structure_cluster`: hold out a KMeans cluster of the standardised descriptors.
 * `dissimilar`: hold out the molecules least similar (Tanimoto) to all others.
 * `explicit`: user-given positions, validated.
+
+Each named split's parameters are a frozen dataclass (`RandomSplit`, ...; the schemas of the
+`split` config group), whose defaults the functions take as theirs; `name` says which split.
 """
 
 from __future__ import annotations
@@ -24,10 +27,19 @@ from typing import Any
 
 import numpy as np
 
+from discovery.config import ConfigEnum, coerce_enums
 from discovery.features.fingerprints import tanimoto_similarity
+from discovery.objective import Direction
 
 __all__ = [
+    "ClusterSplit",
+    "DissimilarSplit",
+    "IndicesSplit",
+    "PropertySplit",
+    "RandomSplit",
     "Split",
+    "SplitKind",
+    "UpperTailSplit",
     "dissimilar",
     "explicit",
     "property_range",
@@ -56,6 +68,85 @@ class Split:
     def __post_init__(self) -> None:
         object.__setattr__(self, "train", np.sort(np.asarray(self.train, dtype=np.int64)))
         object.__setattr__(self, "test", np.sort(np.asarray(self.test, dtype=np.int64)))
+
+
+# --------------------------------------------------------------------------------------------
+# the named splits' parameters
+# --------------------------------------------------------------------------------------------
+
+
+class SplitKind(ConfigEnum):
+    RANDOM = "random"
+    PROPERTY = "property"
+    UPPER_TAIL = "upper_tail"
+    CLUSTER = "cluster"
+    DISSIMILAR = "dissimilar"
+    INDICES = "indices"
+
+
+@dataclass(frozen=True)
+class RandomSplit:
+    """`random_kfold`. n_in: subsample each fold's training rows to this many (the training size
+    of the extrapolation splits); None: all of them."""
+
+    name: SplitKind = SplitKind.RANDOM
+    k: int = 5
+    n_in: int | None = None
+
+
+@dataclass(frozen=True)
+class PropertySplit:
+    """`property_range`: the extrapolation protocol of Shimakawa et al. (2024)."""
+
+    name: SplitKind = SplitKind.PROPERTY
+    n_in: int | None = 200
+    lower_quantile: float = 0.1
+    upper_quantile: float = 0.9
+
+
+@dataclass(frozen=True)
+class UpperTailSplit:
+    """`upper_tail`: discovery beyond the training maximum (minimum for direction "min")."""
+
+    name: SplitKind = SplitKind.UPPER_TAIL
+    n_in: int | None = 200
+    quantile: float = 0.8
+    direction: Direction = Direction.MAX
+
+    def __post_init__(self) -> None:
+        coerce_enums(self, "split.")
+
+
+@dataclass(frozen=True)
+class ClusterSplit:
+    """`structure_cluster`; test_cluster: None (cluster 0, the farthest), an integer, or "all"."""
+
+    name: SplitKind = SplitKind.CLUSTER
+    n_in: int | None = 200
+    n_clusters: int = 5
+    test_cluster: Any = None
+
+
+@dataclass(frozen=True)
+class DissimilarSplit:
+    """`dissimilar`, on Morgan fingerprints of this radius and length."""
+
+    name: SplitKind = SplitKind.DISSIMILAR
+    n_in: int | None = 200
+    test_fraction: float = 0.1
+    radius: int = 2
+    n_bits: int = 2048
+
+
+@dataclass(frozen=True)
+class IndicesSplit:
+    """`explicit`: 0-based row positions of the dataset file, given inline (train, test) or as a
+    JSON file {"train": [...], "test": [...]}."""
+
+    name: SplitKind = SplitKind.INDICES
+    train: tuple[int, ...] | None = None
+    test: tuple[int, ...] | None = None
+    file: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,7 +186,7 @@ def _require_test(test: np.ndarray, what: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def random_kfold(n: int, k: int = 5, seed: int = 0, n_in: int | None = None) -> list[Split]:
+def random_kfold(n: int, k: int = RandomSplit.k, seed: int = 0, n_in: int | None = RandomSplit.n_in) -> list[Split]:
     """Shuffled k-fold cross-validation over `n` rows: k splits named "fold0" ... "fold{k-1}".
 
     Every row is a test row exactly once. With `n_in`, each fold's training set is a random
@@ -120,8 +211,8 @@ def property_range(
     y: Sequence[float] | np.ndarray,
     n_in: int | None,
     seed: int = 0,
-    lower_quantile: float = 0.1,
-    upper_quantile: float = 0.9,
+    lower_quantile: float = PropertySplit.lower_quantile,
+    upper_quantile: float = PropertySplit.upper_quantile,
 ) -> list[Split]:
     """Train on `n_in` random rows whose value lies between two quantiles; test on both tails.
 
@@ -151,29 +242,28 @@ def upper_tail(
     y: Sequence[float] | np.ndarray,
     n_in: int | None,
     seed: int = 0,
-    quantile: float = 0.8,
-    direction: str = "max",
+    quantile: float = UpperTailSplit.quantile,
+    direction: Direction | str = UpperTailSplit.direction,
 ) -> list[Split]:
     """Train on `n_in` random rows below the `quantile`; test on every row above the training max.
 
     `direction="min"` mirrors it: train on rows above the (1 - quantile) quantile and test on
     every row below the smallest training value (searching for low values).
     """
-    if direction not in ("max", "min"):
-        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    direction = Direction(direction)
     if not 0.0 < quantile <= 1.0:
         raise ValueError(f"quantile must be in (0, 1], got {quantile}")
     values = _values(y)
-    signed = values if direction == "max" else -values
+    sign = direction.sign
+    signed = sign * values
     threshold = np.quantile(signed, quantile)
     eligible = np.flatnonzero(signed < threshold)
     rng = np.random.default_rng(seed)
-    where = f"below the {quantile:g} quantile" if direction == "max" else f"above the {1 - quantile:g} quantile"
+    where = f"below the {quantile:g} quantile" if direction is Direction.MAX else f"above the {1 - quantile:g} quantile"
     train = _draw(eligible, n_in, rng, f"values {where}")
     edge = signed[train].max()
     test = np.flatnonzero(signed > edge)
-    sign = 1.0 if direction == "max" else -1.0
-    _require_test(test, f"no value lies {'above' if direction == 'max' else 'below'} the training extreme {sign * edge:g}")
+    _require_test(test, f"no value lies {'above' if direction is Direction.MAX else 'below'} the training extreme {sign * edge:g}")
     info = {
         "quantile": quantile, "direction": direction, "threshold": float(sign * threshold),
         "train_min": float(values[train].min()), "train_max": float(values[train].max()),
@@ -199,8 +289,8 @@ def structure_cluster(
     descriptor_matrix: np.ndarray,
     n_in: int | None,
     seed: int = 0,
-    n_clusters: int = 5,
-    test_cluster: int | str | None = None,
+    n_clusters: int = ClusterSplit.n_clusters,
+    test_cluster: int | str | None = ClusterSplit.test_cluster,
 ) -> list[Split]:
     """Hold out a KMeans cluster of the standardised descriptors; train on the other clusters.
 
@@ -270,7 +360,7 @@ def dissimilar(
     fingerprints: np.ndarray,
     n_in: int | None,
     seed: int = 0,
-    test_fraction: float = 0.1,
+    test_fraction: float = DissimilarSplit.test_fraction,
 ) -> list[Split]:
     """Test on the `test_fraction` of molecules least similar to the rest; train on the others.
 

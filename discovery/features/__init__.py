@@ -5,7 +5,7 @@ from discovery.features.categories import CATEGORY_NAMES, category_features
 from discovery.features.featurize import default_cache_path, featurize
 from discovery.features.interactions import InteractionFeatures
 from discovery.features.qm import DESCRIPTORS, QMError, descriptor_names
-from discovery.features.settings import PRESETS, QMSettings
+from discovery.features.settings import PRESETS, QMPreset, QMSettings
 
 __all__ = [
     "CATEGORY_NAMES",
@@ -14,6 +14,7 @@ __all__ = [
     "InteractionFeatures",
     "PRESETS",
     "QMError",
+    "QMPreset",
     "QMSettings",
     "category_features",
     "default_cache_path",

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 import numpy as np
 from ase import units
 
+from discovery.features.settings import Backend
+
 BOHR_PER_ANGSTROM = 1.0 / units.Bohr
 # ASE's, as tblite's own ASE calculator (our geometry optimiser) converts its temperature with it
 KELVIN_TO_HARTREE = units.kB / units.Hartree
@@ -290,7 +292,7 @@ class XTBBackend:
             raise SCFError(f"xtb: {str(exc).strip()}") from None
 
 
-BACKENDS = {"tblite": TBLiteBackend, "xtb": XTBBackend}
+BACKENDS = {Backend.TBLITE: TBLiteBackend, Backend.XTB: XTBBackend}
 
 
 def get_backend(name: str) -> QMBackend:

@@ -57,7 +57,7 @@ def compute_descriptors(molecule: Molecule, qm: DescriptorCalculator | QMSetting
 
 def qm_worker(config: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Worker-process entry (see `WorkerTask`): JSON molecule in, JSON `CachedResult` out."""
-    calculator = DescriptorCalculator(QMSettings.from_mapping(config))  # one per worker process
+    calculator = DescriptorCalculator(QMSettings.from_dict(config))  # one per worker process
     return lambda item: dataclasses.asdict(compute_descriptors(Molecule(**item), calculator))
 
 
@@ -98,7 +98,7 @@ def featurize(
     """
     started = time.perf_counter()
     if isinstance(settings, str):
-        settings = QMSettings.preset_named(settings)
+        settings = QMSettings(preset=settings)
     index = smiles.index if isinstance(smiles, pd.Series) else pd.RangeIndex(len(smiles))
     texts = list(smiles)
 

@@ -1,4 +1,4 @@
-"""QM settings: the typed form of `conf/qm/*.yaml`, validated at the boundary."""
+"""QM settings: the schema of `conf/qm/*.yaml` (Hydra group `qm`, schema `base_qm`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from discovery.chem.polymer import CAPS, DEFAULT_OLIGOMER_LENGTH
-from discovery.config import from_mapping
+from discovery.config import ConfigEnum, coerce_enums, from_mapping
 
 #: Version of the descriptor code. Bump it whenever a descriptor's definition changes, so old
 #: cache entries are not reused.
 DESCRIPTOR_CODE_VERSION = "1"
+
+
+class QMPreset(ConfigEnum):
+    FAST = "fast"  # screening: force-field geometry, no acid/base; built for large candidate pools
+    FULL = "full"  # modelling: GFN2-xTB relaxed geometry and acid/base energetics in implicit water
+
+
+class Backend(ConfigEnum):
+    TBLITE = "tblite"
+    XTB = "xtb"  # xtb-python, the optional `xtb` extra
+
+
+#: What a preset sets; a field left at None takes its preset's value.
+PRESETS: dict[QMPreset, dict[str, Any]] = {
+    QMPreset.FAST: {"n_conformers": 3, "optimize_geometry": False, "acid_base": False, "timeout_s": 300.0},
+    QMPreset.FULL: {"n_conformers": 5, "optimize_geometry": True, "acid_base": True, "timeout_s": 600.0},
+}
 
 
 @dataclass(frozen=True)
@@ -22,7 +39,7 @@ class QMSettings:
     """How descriptors are computed.
 
     Attributes:
-        preset: Name of the preset these settings came from ("fast" or "full"; informational).
+        preset: "fast" or "full" (`PRESETS`): the values of the fields below left at None.
         backend: "tblite" (default) or "xtb".
         n_conformers: ETKDG conformers embedded; the lowest MMFF energy one is used, the
             others are fall-backs when an SCF fails.
@@ -44,11 +61,11 @@ class QMSettings:
             the campaign's `seed` does not change it, so every campaign seed reuses the cache.
     """
 
-    preset: str = "fast"
-    backend: str = "tblite"
-    n_conformers: int = 3
-    optimize_geometry: bool = False
-    acid_base: bool = False
+    preset: QMPreset = QMPreset.FAST
+    backend: Backend = Backend.TBLITE
+    n_conformers: int | None = None
+    optimize_geometry: bool | None = None
+    acid_base: bool | None = None
     oligomer_length: int = DEFAULT_OLIGOMER_LENGTH
     oligomer_cap: str = "CH3"
     electronic_temperature_k: float = 300.0
@@ -60,13 +77,15 @@ class QMSettings:
     max_acid_base_sites: int = 3
     proton_relax_steps: int = 15
     max_atoms: int = 400
-    timeout_s: float = 300.0
+    timeout_s: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
+        coerce_enums(self, "qm.")
+        for key, value in PRESETS[self.preset].items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value)
         problems = []
-        if self.backend not in ("tblite", "xtb"):
-            problems.append(f"backend must be 'tblite' or 'xtb', got {self.backend!r}")
         if self.n_conformers < 1:
             problems.append("n_conformers must be >= 1")
         if self.oligomer_length < 1:
@@ -85,18 +104,9 @@ class QMSettings:
             raise ValueError("invalid QM settings: " + "; ".join(problems))
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> QMSettings:
+    def from_dict(cls, values: Mapping[str, Any]) -> QMSettings:
         """Build from a config mapping (e.g. Hydra's `cfg.qm`), refusing unknown keys and bad types."""
         return from_mapping(cls, values, "QM")
-
-    @classmethod
-    def preset_named(cls, name: str, **overrides: Any) -> QMSettings:
-        """The `fast` or `full` preset, with optional overrides."""
-        try:
-            base = PRESETS[name]
-        except KeyError:
-            raise ValueError(f"unknown QM preset {name!r}; choose one of {sorted(PRESETS)}") from None
-        return cls.from_mapping({**base, **overrides})
 
     def cache_token(self) -> str:
         """Hash of everything that changes a descriptor value (not timeouts or preset names)."""
@@ -106,11 +116,3 @@ class QMSettings:
         relevant["code_version"] = DESCRIPTOR_CODE_VERSION
         blob = json.dumps(relevant, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # Screening: force-field geometry, no acid/base. Built for large candidate pools.
-    "fast": {"preset": "fast", "n_conformers": 3, "optimize_geometry": False, "acid_base": False},
-    # Modelling: GFN2-xTB relaxed geometry and acid/base energetics.
-    "full": {"preset": "full", "n_conformers": 5, "optimize_geometry": True, "acid_base": True},
-}

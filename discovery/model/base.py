@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from discovery import __version__
+from discovery.config import ConfigEnum
 from discovery.files import atomic_write_text
 from discovery.model.diagnostics import FitDiagnostics
 from discovery.model.prediction import Prediction
@@ -37,7 +38,7 @@ from discovery.model.prediction import Prediction
 M = TypeVar("M", bound="PropertyModel")
 
 
-class TargetTransform(str, enum.Enum):
+class TargetTransform(ConfigEnum):
     """The scale a model is linear in: the property itself, or its logarithm (positive
     properties spanning orders of magnitude, e.g. permittivity or viscosity)."""
 

@@ -12,6 +12,7 @@ from discovery.pool.settings import (
     FilterSettings,
     LibrarySettings,
     MutationSettings,
+    PoolKind,
     PoolSettings,
     SelfiesSettings,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Pool",
     "PoolSummary",
     "generate_pool",
+    "PoolKind",
     "PoolSettings",
     "MutationSettings",
     "BricsSettings",

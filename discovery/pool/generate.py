@@ -31,7 +31,7 @@ from discovery.pool.library import library_file, library_proposals
 from discovery.pool.mutation import mutation_proposals
 from discovery.pool.proposal import Proposal, Proposer
 from discovery.pool.selfies_mutation import selfies_proposals
-from discovery.pool.settings import PoolSettings
+from discovery.pool.settings import PoolKind, PoolSettings
 
 #: Columns of `Pool.candidates`.
 COLUMNS = ("smiles", "identity", "origin", "parent", "sa_score")
@@ -60,7 +60,7 @@ class PoolSummary:
         reached_max_candidates: Generation stopped at `max_candidates` rather than running out.
     """
 
-    kind: str
+    kind: PoolKind
     seed: int
     seeds_given: int = 0
     seeds_used: int = 0
@@ -115,7 +115,7 @@ class _Screen:
     """Standardises, de-duplicates and filters proposals, keeping only strings and counts."""
 
     def __init__(self, settings: PoolSettings, summary: PoolSummary, excluded: set[str]) -> None:
-        self.polymer = summary.kind == "polymer"
+        self.polymer = summary.kind is PoolKind.POLYMER
         self.filter = CandidateFilter(settings.filters)
         self.summary = summary
         self.excluded = excluded
@@ -169,7 +169,7 @@ class _Screen:
         s.rejected = dict(self._rejected)
 
 
-def _parse_seeds(seeds: Sequence[str], kind: str, summary: PoolSummary) -> list[Molecule]:
+def _parse_seeds(seeds: Sequence[str], kind: PoolKind, summary: PoolSummary) -> list[Molecule]:
     """Standardised distinct seeds of the pool's kind; sets `summary.kind` and seed counts."""
     parsed: list[Molecule] = []
     rejections: Counter[str] = Counter()
@@ -178,14 +178,15 @@ def _parse_seeds(seeds: Sequence[str], kind: str, summary: PoolSummary) -> list[
             parsed.append(parse_molecule(text))
         except MoleculeError as exc:
             rejections[_parse_reason(exc)] += 1
-    if kind == "auto":
+    if kind is PoolKind.AUTO:
         n_polymers = sum(m.is_polymer for m in parsed)
-        kind = "polymer" if n_polymers > len(parsed) - n_polymers else "molecule"
+        kind = PoolKind.POLYMER if n_polymers > len(parsed) - n_polymers else PoolKind.MOLECULE
     summary.kind = kind
+    polymer = kind is PoolKind.POLYMER
     used: dict[str, Molecule] = {}
     for molecule in parsed:
-        if molecule.is_polymer != (kind == "polymer"):
-            rejections["not a repeat unit" if kind == "polymer" else "not a small molecule"] += 1
+        if molecule.is_polymer != polymer:
+            rejections["not a repeat unit" if polymer else "not a small molecule"] += 1
         elif molecule.identity in used:
             rejections["duplicate"] += 1
         else:
@@ -235,7 +236,7 @@ def generate_pool(
     """
     summary = PoolSummary(kind=settings.kind, seed=seed)
     molecules = _parse_seeds(seeds, settings.kind, summary)
-    polymer = summary.kind == "polymer"
+    polymer = summary.kind is PoolKind.POLYMER
     screen = _Screen(settings, summary, _excluded_keys(exclude, polymer))
     failures: dict[str, int] = {}
 

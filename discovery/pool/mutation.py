@@ -110,7 +110,7 @@ class Mutator:
         self._swap_numbers = sorted(table.GetAtomicNumber(el) for el in settings.swap_elements)
         self._substituents = [_group(SUBSTITUENTS[name]) for name in settings.substituents]
         self._chain_units = [_group(CHAIN_UNITS[name]) for name in settings.chain_units]
-        weighted = [(getattr(self, f"_{name}"), weight) for name, weight in settings.operators if weight > 0]
+        weighted = [(getattr(self, f"_{name}"), weight) for name, weight in settings.operators.items() if weight > 0]
         self._operators = [op for op, _ in weighted]
         weights = np.array([w for _, w in weighted], dtype=float)
         self._probabilities = weights / weights.sum()

@@ -1,8 +1,8 @@
-"""Pool settings: the typed form of `conf/pool/*.yaml`, validated at the boundary.
+"""Pool settings: the schema of `conf/pool/*.yaml` (Hydra group `pool`, schema `base_pool`).
 
-`PoolSettings.from_dict` takes the plain mapping (e.g. `OmegaConf.to_container(cfg.pool)`),
-refuses unknown keys and wrong types with the dotted key in the message, and fills every
-missing key with its default.
+`PoolSettings.from_dict` builds them from a plain mapping with the one config converter
+(`discovery.config.from_mapping`): unknown keys and wrong types are refused with the dotted
+key in the message, and every missing key takes its default.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from rdkit import Chem
 from rdkit.Chem import FilterCatalog
 
-from discovery.config import from_mapping
+from discovery.config import ConfigEnum, coerce_enums, from_mapping
 
 # The names the settings accept, next to the defaults that use them; the generators and the
 # filters read them from here.
@@ -81,6 +81,12 @@ ALERT_CATALOGUES: tuple[str, ...] = tuple(
 )
 
 
+class PoolKind(ConfigEnum):
+    AUTO = "auto"  # polymer mode when most parsed seeds are repeat units
+    MOLECULE = "molecule"
+    POLYMER = "polymer"
+
+
 def _known(kind: str, names: Sequence[str], known: Sequence[str]) -> list[str]:
     unknown = [n for n in names if n not in known]
     return [f"unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}"] if unknown else []
@@ -112,8 +118,9 @@ class MutationSettings:
         enabled: Run this generator.
         generations: Rounds of mutation; accepted children of one round are the parents of the next.
         children_per_parent: Distinct children proposed per parent and round.
-        operators: (operator name, relative weight) pairs; weight 0 or leaving one out switches
-            it off.
+        operators: Relative weight of each operator in `OPERATORS` (see `discovery.pool.mutation`);
+            weight 0 switches one off. In a config the given weights update these defaults;
+            `MutationSettings(operators=...)` takes exactly the given ones (pairs or a mapping).
         substituents: Names from `SUBSTITUENTS` that may be added.
         chain_units: Names from `CHAIN_UNITS` that may be inserted into chains.
         swap_elements: Elements `atom_swap` trades among.
@@ -123,16 +130,16 @@ class MutationSettings:
     enabled: bool = True
     generations: int = 3
     children_per_parent: int = 10
-    operators: tuple[tuple[str, float], ...] = (
-        ("atom_swap", 1.0),
-        ("add_substituent", 2.0),
-        ("remove_substituent", 1.0),
-        ("replace_substituent", 2.0),
-        ("chain_insert", 1.0),
-        ("chain_delete", 1.0),
-        ("ring_resize", 0.5),
-        ("ring_saturation", 0.5),
-    )
+    operators: dict[str, float] = field(default_factory=lambda: {
+        "atom_swap": 1.0,  # C/N/O/S exchange where the valence allows (CH2 -> O, CH -> N, ...)
+        "add_substituent": 2.0,  # a substituent replaces a hydrogen
+        "remove_substituent": 1.0,  # a small side group becomes hydrogen
+        "replace_substituent": 2.0,  # a small side group becomes a substituent
+        "chain_insert": 1.0,  # a chain unit goes into an acyclic single bond
+        "chain_delete": 1.0,  # an acyclic two-connected atom is cut out
+        "ring_resize": 0.5,  # saturated 5-7-membered rings grow or shrink by CH2
+        "ring_saturation": 0.5,  # isolated benzene <-> cyclohexane
+    })
     substituents: tuple[str, ...] = (
         "F", "Cl", "Br", "CH3", "CF3", "OH", "OCH3", "NH2", "CN", "NO2", "oxo", "COOH", "COOCH3", "phenyl",
     )  # fmt: skip
@@ -141,7 +148,8 @@ class MutationSettings:
     max_substituent_atoms: int = 6
 
     def __post_init__(self) -> None:
-        problems = _known("operator", [n for n, _ in self.operators], OPERATORS)
+        object.__setattr__(self, "operators", dict(self.operators))
+        problems = _known("operator", list(self.operators), OPERATORS)
         problems += _known("substituent", self.substituents, list(SUBSTITUENTS))
         problems += _known("chain unit", self.chain_units, list(CHAIN_UNITS))
         problems += _elements("swap_elements", self.swap_elements)
@@ -149,7 +157,8 @@ class MutationSettings:
             problems.append("generations must be >= 0")
         if self.children_per_parent < 1:
             problems.append("children_per_parent must be >= 1")
-        if any(w < 0 for _, w in self.operators) or (self.enabled and not any(w > 0 for _, w in self.operators)):
+        weights = self.operators.values()
+        if any(w < 0 for w in weights) or (self.enabled and not any(w > 0 for w in weights)):
             problems.append("operator weights must be >= 0 with at least one > 0")
         if not self.substituents:
             problems.append("substituents must not be empty")
@@ -260,7 +269,8 @@ class PoolSettings:
     """How the candidate pool is generated and filtered.
 
     Attributes:
-        kind: "auto" (polymer mode when most parsed seeds are repeat units), "molecule" or "polymer".
+        kind: "auto" (polymer mode when most parsed seeds are repeat units), "molecule" or "polymer";
+            a polymer pool never edits the two `[*]` and keeps exactly two attachment points.
         max_candidates: Generation stops once this many candidates are accepted.
         mutation: Graph mutation generator.
         brics: BRICS recombination generator.
@@ -269,7 +279,7 @@ class PoolSettings:
         filters: Candidate filters.
     """
 
-    kind: str = "auto"
+    kind: PoolKind = PoolKind.AUTO
     max_candidates: int = 2000
     mutation: MutationSettings = field(default_factory=MutationSettings)
     brics: BricsSettings = field(default_factory=BricsSettings)
@@ -278,9 +288,8 @@ class PoolSettings:
     filters: FilterSettings = field(default_factory=FilterSettings)
 
     def __post_init__(self) -> None:
+        coerce_enums(self, "pool.")
         problems = []
-        if self.kind not in ("auto", "molecule", "polymer"):
-            problems.append(f"kind must be auto, molecule or polymer, got {self.kind!r}")
         if self.max_candidates < 1:
             problems.append("max_candidates must be >= 1")
         _check("pool", problems)
@@ -296,11 +305,5 @@ class PoolSettings:
         return from_mapping(cls, values, "pool")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (operator weights as a mapping), accepted by `from_dict`."""
-        data = dataclasses.asdict(self)
-        data["mutation"]["operators"] = dict(self.mutation.operators)
-        for section in ("mutation", "selfies", "filters"):
-            for key, value in data[section].items():
-                if isinstance(value, tuple):
-                    data[section][key] = list(value)
-        return data
+        """JSON-serialisable form, accepted by `from_dict`."""
+        return dataclasses.asdict(self)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.model import FitDiagnostics, PropertyModel, TargetTransform
+from discovery.objective import Direction
 from discovery.tables import PROPOSALS
 
 MEASURED_COLUMNS = ("smiles", "value", "round", "candidate_id")
@@ -42,7 +43,7 @@ class ReportData:
         campaign: Campaign name.
         round: The round these proposals are for (measured data has rounds < this).
         target: Property column name, e.g. "dielectric_constant".
-        direction: "max" or "min": which way is better.
+        direction: Which way is better ("max" or "min").
         measured: Every measured molecule so far.
         proposals: The candidates proposed for the lab, ranked.
         pool: Predicted mean and latent std of every pool candidate.
@@ -63,7 +64,7 @@ class ReportData:
     campaign: str
     round: int
     target: str
-    direction: str
+    direction: Direction
     measured: pd.DataFrame
     proposals: pd.DataFrame
     pool: pd.DataFrame
@@ -78,8 +79,7 @@ class ReportData:
     model_scale: str | None = None
 
     def __post_init__(self) -> None:
-        if self.direction not in ("max", "min"):
-            raise ValueError(f"direction must be 'max' or 'min', got {self.direction!r}")
+        self.direction = Direction(self.direction)
         tables = {
             "measured": (self.measured, MEASURED_COLUMNS),
             "proposals": (self.proposals, PROPOSALS.names),
@@ -101,7 +101,7 @@ class ReportData:
         values = self.measured["value"].astype(float)
         if values.notna().sum() == 0:
             return None
-        index = values.idxmax() if self.direction == "max" else values.idxmin()
+        index = values.idxmax() if self.direction is Direction.MAX else values.idxmin()
         return self.measured.loc[index]
 
     @property

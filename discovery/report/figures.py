@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
+from discovery.objective import Direction
 from discovery.report.data import observed_coverage
 
 BLUE, ORANGE, RED, GREY, GREEN = "#2b6cb0", "#dd6b20", "#c53030", "#8a8f98", "#2f855a"
@@ -172,15 +173,16 @@ def landscape_figure(
     return fig
 
 
-def progress_figure(measured: pd.DataFrame, direction: str, label: str) -> Figure:
+def progress_figure(measured: pd.DataFrame, direction: Direction, label: str) -> Figure:
     """Measured values per round and the best so far."""
     label = _plain(label)
     rounds = measured["round"].astype(int).to_numpy()
     values = measured["value"].astype(float).to_numpy()
     jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(values))  # fixed: same picture every render
     per_round = pd.Series(values).groupby(rounds)
-    best = per_round.max() if direction == "max" else per_round.min()
-    best = best.cummax() if direction == "max" else best.cummin()
+    maximise = Direction(direction) is Direction.MAX
+    best = per_round.max() if maximise else per_round.min()
+    best = best.cummax() if maximise else best.cummin()
     with _figure(10.5, 4.0) as fig:
         ax = fig.add_subplot()
         ax.scatter(rounds + jitter, values, s=22, color=BLUE, alpha=0.6, lw=0, label="measured")

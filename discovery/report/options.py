@@ -1,4 +1,4 @@
-"""Report options (`conf/report/default.yaml`): what is shown and how large."""
+"""Report options: what the round report shows and how large (the `report` config group)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,24 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from discovery.paths import PROJECT_ROOT
 from discovery.config import from_mapping
+from discovery.paths import PROJECT_ROOT
 
 DEFAULT_CONFIG = PROJECT_ROOT / "conf" / "report" / "default.yaml"
 
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """See `conf/report/default.yaml` for what each option does."""
+    """What the report shows and how large.
+
+    Attributes:
+        top_terms: Terms shown in the "what the model learned" forest plot, strongest first.
+        max_pool_points_scatter: Pools up to this size are drawn point by point; larger ones as
+            a hexbin density with the proposals on top (keeps 100k-candidate reports small).
+        figure_dpi: Resolution of the embedded PNG plots (dots per inch at their drawn size).
+        structure_width, structure_height: Size in pixels of the 2D drawings of proposals.
+        neighbour_width, neighbour_height: ... and of their nearest measured neighbours.
+    """
 
     top_terms: int = 15
     max_pool_points_scatter: int = 5000
@@ -37,7 +46,7 @@ class ReportOptions:
 
     @classmethod
     def from_yaml(cls, path: str | Path = DEFAULT_CONFIG) -> ReportOptions:
+        """Options from a `report` group file (its `enabled` steers the campaign run, not the rendering)."""
         values = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
         assert isinstance(values, dict)
-        # `enabled` in the same file steers the campaign run, not the rendering
         return cls.from_dict({str(k): v for k, v in values.items() if k != "enabled"})

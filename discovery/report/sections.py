@@ -13,6 +13,7 @@ from html import escape
 import numpy as np
 
 import discovery.report.figures as figures
+from discovery.objective import Direction
 from discovery.report.data import ReportData, observed_coverage
 from discovery.report.format import interval, number, percent
 from discovery.report.options import ReportOptions
@@ -74,7 +75,7 @@ def collect_warnings(data: ReportData, options: ReportOptions) -> list[Alert]:
 
 
 def header(data: ReportData) -> str:
-    better = "higher is better" if data.direction == "max" else "lower is better"
+    better = "higher is better" if data.direction is Direction.MAX else "lower is better"
     return (
         f'<header class="top"><div class="wrap"><div class="eyebrow">Discovery campaign report</div>'
         f"<h1>{escape(data.campaign)} · round {data.round}</h1>"
@@ -200,7 +201,7 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
     for row in data.proposals.sort_values("rank").itertuples():
         flagged = bool(row.outside_domain)
         # the interval sorts by its optimistic end: the upper bound when maximising
-        optimistic = row.upper_90 if data.direction == "max" else row.lower_90
+        optimistic = row.upper_90 if data.direction is Direction.MAX else row.lower_90
         rows.append([
             Cell(str(row.rank), int(row.rank), numeric=True),
             Cell(structure_svg(str(row.smiles), options.structure_width, options.structure_height), css="drawing"),
@@ -219,7 +220,7 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
                  int(flagged)),
         ])
         classes.append("flag" if flagged else "")
-    better = "above" if data.direction == "max" else "below"
+    better = "above" if data.direction is Direction.MAX else "below"
     return (
         f'<p class="lead">Ranked by the acquisition function; predictions are {escape(data.target_label)}. '
         "Click a column header to sort. "
@@ -241,7 +242,7 @@ def landscape(data: ReportData, options: ReportOptions) -> str:
     pool = data.pool[finite]  # a candidate whose prediction failed has no place on the map
     if pool.empty:
         return '<p class="note">The candidate pool is empty.</p>'
-    side = "right" if data.direction == "max" else "left"
+    side = "right" if data.direction is Direction.MAX else "left"
     best = data.best_measured
     best_value = None if best is None else float(best["value"])
     plot = _figure(
@@ -253,7 +254,7 @@ def landscape(data: ReportData, options: ReportOptions) -> str:
     )
     facts = ""
     if best_value is not None:
-        beyond = (pool["mean"] > best_value) if data.direction == "max" else (pool["mean"] < best_value)
+        beyond = data.direction.is_better(pool["mean"], best_value)
         facts = (f'<p class="lead">{int(beyond.sum()):,} of {len(pool):,} pool candidates ({percent(beyond.mean())}) are '
                  "predicted to beat the best measured value on their mean.</p>")
     counts = ""
@@ -267,7 +268,7 @@ def progress(data: ReportData, options: ReportOptions) -> str:
     measured = data.measured
     plot = _figure(figures.progress_figure(measured, data.direction, data.target_label), options.figure_dpi,
                    "Campaign progress", "Each dot is one measured molecule; the red line is the best value so far.")
-    pick = max if data.direction == "max" else min
+    pick = max if data.direction is Direction.MAX else min
     rows, best_so_far = [], None
     for round_, group in measured.groupby(measured["round"].astype(int)):
         best_here = pick(group["value"].astype(float))
@@ -323,7 +324,7 @@ def _last_round(data: ReportData, options: ReportOptions) -> str:
     last = data.last_round
     assert last is not None
     previous = data.measured[data.measured["round"].astype(int) < data.round - 1]["value"].astype(float)
-    best_before = None if previous.empty else float(previous.max() if data.direction == "max" else previous.min())
+    best_before = None if previous.empty else data.direction.best(previous)
     inside = (last["measured"] >= last["lower_90"]) & (last["measured"] <= last["upper_90"])
     rows = [
         [

@@ -73,7 +73,7 @@ def run(n: int, workers: int) -> dict[str, object]:
     for preset in ("fast", "full"):
         with tempfile.TemporaryDirectory() as tmp:
             cache_path = Path(tmp) / "descriptors.sqlite"
-            settings = QMSettings.preset_named(preset)
+            settings = QMSettings(preset=preset)
             start = time.perf_counter()
             cold = featurize(molecules, settings, cache=cache_path, n_workers=workers, progress=False)
             cold_s = time.perf_counter() - start
@@ -104,7 +104,7 @@ def run(n: int, workers: int) -> dict[str, object]:
         }
         print(preset, json.dumps({k: v for k, v in report["presets"][preset].items() if k != "failures"}))
     os.environ["OMP_NUM_THREADS"] = "1"
-    report["fast_step_ms_per_molecule"] = step_breakdown(molecules, QMSettings.preset_named("fast").n_conformers)
+    report["fast_step_ms_per_molecule"] = step_breakdown(molecules, QMSettings(preset="fast").n_conformers)
     print("fast steps (ms/molecule):", report["fast_step_ms_per_molecule"])
     return report
 

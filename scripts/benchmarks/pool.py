@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from discovery.chem import parse_molecule
 from discovery.pool import PoolSettings, generate_pool
 
@@ -48,11 +46,10 @@ SEEDS = [
 
 
 def run(n: int, seed: int) -> dict[str, object]:
-    values = yaml.safe_load((ROOT / "conf" / "pool" / "default.yaml").read_text())
-    values["max_candidates"] = n
-    values["mutation"].update(generations=4, children_per_parent=25)
-    values["brics"].update(max_products=n // 2)
-    settings = PoolSettings.from_dict(values)
+    # conf/pool/default.yaml is PoolSettings' defaults
+    settings = PoolSettings.from_dict({
+        "max_candidates": n, "mutation": {"generations": 4, "children_per_parent": 25}, "brics": {"max_products": n // 2},
+    })
     measured = [parse_molecule(s).identity for s in SEEDS]
     start = time.perf_counter()
     pool = generate_pool(SEEDS, settings, exclude=measured, seed=seed)

@@ -285,7 +285,7 @@ class BayesianILR(PropertyModel):
 def _settings(cls: type, value: Any, where: str) -> Any:
     if isinstance(value, cls):
         return value
-    return from_mapping(cls, value or {}, "model", f"{where}.")
+    return from_mapping(cls, value or {}, prefix=f"{where}.")
 
 
 def readable_term(term: str) -> str:

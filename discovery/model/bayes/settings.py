@@ -1,31 +1,42 @@
-"""Settings of `BayesianILR`: prior, sampler and calibration (`conf/model/bayes_ilr.yaml`)."""
+"""Settings of `BayesianILR`: prior, sampler and calibration (`model.params.prior`, `.sampler`, `.calibration`)."""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from discovery.config import ConfigEnum
 
-class Likelihood(str, enum.Enum):
+
+class Likelihood(ConfigEnum):
     NORMAL = "normal"
     STUDENT_T = "student_t"  # outlier-prone lab data
 
 
-class SamplerMethod(str, enum.Enum):
+class SamplerMethod(ConfigEnum):
     GIBBS = "gibbs"  # exact blocked Gibbs (`discovery.model.bayes.gibbs`)
     NUTPIE = "nutpie"  # NUTS, compiled by nutpie
     PYMC = "pymc"  # PyMC's own NUTS
     ADVI = "advi"  # mean-field variational approximation: fast, less honest intervals
 
 
-class CalibrationMethod(str, enum.Enum):
+class CalibrationMethod(ConfigEnum):
     TAIL_REFIT = "tail_refit"
     NONE = "none"
 
 
 @dataclass(frozen=True)
 class HorseshoePrior:
-    """Prior settings (see `discovery.model.bayes.pymc_model`)."""
+    """Prior settings (see `discovery.model.bayes.pymc_model`).
+
+    Attributes:
+        expected_main_terms: Prior guess of how many QM descriptors matter.
+        expected_interaction_terms: ... and how many descriptor × category terms.
+        slab_scale: Largest plausible effect, in SDs of the target per SD of a term.
+        slab_df, intercept_scale, noise_scale: The slab's degrees of freedom, the scales of the
+            intercept and of the noise (standardised target).
+        noise_floor: Lower bound on the noise SD in target units, the lab's repeatability (see the field).
+        likelihood: normal, or student_t (with `student_t_nu`) for outlier-prone lab data.
+    """
 
     expected_main_terms: float = 5.0
     expected_interaction_terms: float = 10.0
@@ -62,9 +73,11 @@ class SamplerSettings:
     "Scaling").
 
     `tune` (warm-up draws per chain) and `chains` left at None take the method's own defaults
-    (Gibbs: 300 and 4; NUTS: 1000 and 2). Gibbs chains run at least `draws` each and are continued,
-    up to `max_draws` each (None: 4 x `draws`), until R-hat and bulk ESS meet the model's health
-    thresholds; the other methods draw `draws` exactly.
+    (Gibbs: 300 and 4, chains in worker processes; NUTS: 1000 and 2). `draws` are per chain.
+    Gibbs chains run at least `draws` each and are continued, up to `max_draws` each (None: 4 x
+    `draws`), until R-hat and bulk ESS meet the model's health thresholds; the other methods draw
+    `draws` exactly. `target_accept`, `low_rank_mass_matrix` (better mixing for strongly
+    correlated terms, much slower) and `grad_mass_matrix` are NUTS settings, `advi_iterations` ADVI's.
     """
 
     method: SamplerMethod = SamplerMethod.GIBBS
