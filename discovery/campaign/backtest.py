@@ -17,6 +17,7 @@ import pandas as pd
 
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.files import atomic_write_text
+from discovery.objective import Direction
 
 
 def read_lookup(path: Path, smiles_column: str, target_column: str) -> pd.DataFrame:
@@ -45,10 +46,11 @@ def read_lookup(path: Path, smiles_column: str, target_column: str) -> pd.DataFr
     return frame.groupby("identity", sort=True).agg(smiles=("smiles", "first"), value=("value", "mean")).reset_index()
 
 
-def initial_set(lookup: pd.DataFrame, n: int, max_quantile: float, direction: str, seed: int) -> pd.DataFrame:
-    """`n` rows drawn with `seed` from the lower `max_quantile` of the values (upper for "min")."""
+def initial_set(lookup: pd.DataFrame, n: int, max_quantile: float, direction: Direction | str, seed: int) -> pd.DataFrame:
+    """`n` rows drawn with `seed` from the worse `max_quantile` of the values (the lower part when
+    maximising, the upper when minimising)."""
     values = lookup["value"]
-    if direction == "max":
+    if Direction(direction) is Direction.MAX:
         eligible = lookup[values <= values.quantile(max_quantile)]
     else:
         eligible = lookup[values >= values.quantile(1 - max_quantile)]
@@ -59,21 +61,22 @@ def initial_set(lookup: pd.DataFrame, n: int, max_quantile: float, direction: st
 
 
 def backtest_metrics(lookup: pd.DataFrame, measurements: pd.DataFrame, proposals: pd.DataFrame,
-                     direction: str, top_fraction: float = 0.01) -> dict[str, Any]:
+                     direction: Direction | str, top_fraction: float = 0.01) -> dict[str, Any]:
     """The protocol's metrics.
 
     Args:
         lookup: smiles, identity, value of the whole table.
         measurements: The campaign's measurements (identity, value, round; round 0 = initial).
         proposals: All proposals (round, rank, identity, mean, lower_90, upper_90).
-        direction: "max" or "min".
+        direction: Which way is better.
 
     Returns:
         experiments_to_first_top (proposals made until the first top-1 % molecule, None if never),
         top_found_fraction, normalised_best ((best - best_initial) / (best_all - best_initial),
         sign-aware), and per-round predictions against the revealed values with their coverage.
     """
-    sign = 1.0 if direction == "max" else -1.0
+    direction = Direction(direction)
+    sign = direction.sign
     oriented = sign * lookup["value"].to_numpy()
     k = max(1, int(round(top_fraction * len(lookup))))
     top = set(lookup["identity"].to_numpy()[np.argsort(-oriented)[:k]])
@@ -99,7 +102,7 @@ def backtest_metrics(lookup: pd.DataFrame, measurements: pd.DataFrame, proposals
             "coverage_90": float(inside.mean()) if len(answered) else None,
         })
     return {
-        "n_table": int(len(lookup)), "n_top": k, "direction": direction,
+        "n_table": int(len(lookup)), "n_top": k, "direction": direction.value,
         "experiments": int(len(ordered)),
         "experiments_to_first_top": first,
         "top_found_fraction": len(found) / k,

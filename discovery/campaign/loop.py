@@ -425,7 +425,7 @@ class Campaign:
     # -- helpers ------------------------------------------------------------------------------
     def _best(self, training: TrainingData) -> tuple[float, int]:
         """The best measured value and its row in `training`."""
-        index = int(np.argmax(training.y) if self.settings.campaign.direction == "max" else np.argmin(training.y))
+        index = self.settings.campaign.direction.best_index(training.y)
         return float(training.y[index]), index
 
     def _featurize(self, smiles: pd.Series, round_number: int | None) -> pd.DataFrame:
@@ -461,7 +461,7 @@ class Campaign:
         proposals = self.store.proposals(round_number)
         out = write_proposals(PROPOSALS.select(proposals), self.folder / "proposals", round_number, target=s.campaign.target)
         per = self.store.measured_molecules()
-        best = per["value"].idxmax() if s.campaign.direction == "max" else per["value"].idxmin()
+        best = per.index[s.campaign.direction.best_index(per["value"].to_numpy())]
         report = None
         if self.parts.reporter is not None and fitted is not None:
             model, training, pool, prediction, _ = fitted

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.model import Prediction, PropertyModel, TargetTransform
+from discovery.objective import Direction
 from discovery.report import ReportData, ReportOptions, loo_summary, render_report
 
 
@@ -33,7 +34,7 @@ class RoundReport:
     round: int
     target: str
     unit: str
-    direction: str
+    direction: Direction
     limits: tuple[float | None, float | None]
     model_name: str
     model: PropertyModel
