@@ -1,4 +1,5 @@
-"""Regenerate the README's descriptor table from `discovery.features.qm.DESCRIPTORS`.
+"""Regenerate the README's descriptor table from `discovery.features.qm.DESCRIPTORS` and the
+physically derived `discovery.features.derived.DERIVED`.
 
     python scripts/readme_tables.py           # rewrite the table in README.md
     python scripts/readme_tables.py --check   # exit 1 if README.md is out of date
@@ -12,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from discovery.features.derived import DERIVED
 from discovery.features.qm import DESCRIPTORS
 from discovery.features.settings import PRESETS
 
@@ -31,6 +33,8 @@ def descriptor_table() -> str:
         if d.needs_acid_base:
             method += f"; {acid_base_presets} preset only"
         rows.append(f"| `{d.name}` | {d.unit} | {method} |")
+    for d in DERIVED:
+        rows.append(f"| `{d.name}` | {d.unit} | derived, no QM: {d.method} |")
     return "\n".join(rows)
 
 

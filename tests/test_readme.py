@@ -20,10 +20,12 @@ def test_the_readme_descriptor_table_matches_the_code():
 
 
 def test_the_table_has_one_row_per_descriptor_and_marks_polymer_division():
+    from discovery.features.derived import DERIVED
     from discovery.features.qm import DESCRIPTORS
 
     rows = _script().descriptor_table().splitlines()[2:]
-    assert len(rows) == len(DESCRIPTORS)
-    for row, d in zip(rows, DESCRIPTORS):
+    assert len(rows) == len(DESCRIPTORS) + len(DERIVED)
+    for row, d in zip(rows, (*DESCRIPTORS, *DERIVED)):
         assert row.startswith(f"| `{d.name}` | {d.unit} |")
         assert ("per repeat unit for polymers" in row) == d.per_repeat_unit
+        assert ("derived, no QM" in row) == (d in DERIVED)

@@ -2,6 +2,7 @@
 
 from discovery.features.cache import DescriptorCache
 from discovery.features.categories import CATEGORY_NAMES, category_features
+from discovery.features.derived import DERIVED, DERIVED_NAMES
 from discovery.features.featurize import default_cache_path, featurize
 from discovery.features.interactions import InteractionFeatures
 from discovery.features.qm import DESCRIPTORS, QMError, descriptor_names
@@ -9,6 +10,8 @@ from discovery.features.settings import PRESETS, QMPreset, QMSettings
 
 __all__ = [
     "CATEGORY_NAMES",
+    "DERIVED",
+    "DERIVED_NAMES",
     "DESCRIPTORS",
     "DescriptorCache",
     "InteractionFeatures",

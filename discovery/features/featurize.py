@@ -18,6 +18,7 @@ from discovery.chem import Molecule, MoleculeError, parse_molecules
 from discovery.chem.molecule import STANDARDISATION_VERSION
 from discovery.features.cache import CachedResult, DescriptorCache, MoleculeRecord
 from discovery.features.categories import CATEGORY_NAMES, CATEGORY_VERSION, category_features
+from discovery.features.derived import add_derived
 from discovery.workers import TaskFailure, WorkerTask, run_isolated
 from discovery.features.qm import DescriptorCalculator, QMError, descriptor_names
 from discovery.features.settings import QMSettings
@@ -92,7 +93,8 @@ def featurize(
 
     Returns:
         DataFrame indexed like the input with columns `input, smiles, identity, is_polymer`,
-        the descriptor columns (`descriptor_names(settings)`; NaN unless status is "ok"), the
+        the descriptor columns (`descriptor_names(settings)`, then the physically derived
+        `DERIVED_NAMES`; NaN unless status is "ok"), the
         category columns (`CATEGORY_NAMES`; -1 for invalid input), and `status, error, note`.
         `df.attrs["featurize"]` holds counts: cache hits, computed, failed, seconds.
     """
@@ -142,6 +144,7 @@ def featurize(
                      outcome.status, outcome.error, outcome.note))
     frame = pd.DataFrame.from_records(rows, index=index, columns=[*META_COLUMNS, *names, *CATEGORY_NAMES, *STATUS_COLUMNS])
     frame[list(CATEGORY_NAMES)] = frame[list(CATEGORY_NAMES)].astype("int8")
+    frame = add_derived(frame)
     frame.attrs["featurize"] = {
         "molecules": len(texts),
         "unique": len(unique),
