@@ -33,7 +33,7 @@ from discovery.evaluation.splits import (
     upper_tail,
 )
 from discovery.features.fingerprints import tanimoto_similarity
-from discovery.model.base import Prediction
+from discovery.model import Prediction, PropertyModel
 
 ROOT = Path(__file__).resolve().parent.parent
 HAVE_BASELINES = importlib.util.find_spec("discovery.model.baselines") is not None
@@ -215,20 +215,20 @@ def test_mean_metrics_and_json_safe():
 # --------------------------------------------------------------------------------------------
 
 
-class _LeastSquares:
+class _LeastSquares(PropertyModel):
     """Tiny model: ordinary least squares on given columns, residual std as the noise."""
 
     def __init__(self, columns, seed=0):
-        self.columns = list(columns)
+        self.columns = columns
+        self.seed = seed
 
-    def fit(self, X, y):
-        A = np.column_stack([np.ones(len(X)), X[self.columns].to_numpy(float)])
+    def _fit(self, X, y):
+        A = np.column_stack([np.ones(len(X)), X[list(self.columns)].to_numpy(float)])
         self.coef_, *_ = np.linalg.lstsq(A, y, rcond=None)
         self.noise_ = float(np.std(y - A @ self.coef_)) + 1e-3
-        return self
 
-    def predict(self, X):
-        A = np.column_stack([np.ones(len(X)), X[self.columns].to_numpy(float)])
+    def _predict(self, X, n_draws, noise_seed, for_acquisition):
+        A = np.column_stack([np.ones(len(X)), X[list(self.columns)].to_numpy(float)])
         return Prediction.gaussian(A @ self.coef_, 0.0, self.noise_)
 
 
@@ -325,9 +325,9 @@ def test_evaluate_loop_with_tiny_model(data, tmp_path):
     assert row["warnings"] == []
 
     class Noisy(_LeastSquares):
-        def fit(self, X, y):
+        def _fit(self, X, y):
             warnings.warn("few effective draws", UserWarning, stacklevel=1)
-            return super().fit(X, y)
+            super()._fit(X, y)
 
     noisy = evaluate(data.table, data.y, lambda: Noisy(["mw"]), splits)
     assert noisy.splits[0]["warnings"] == ["UserWarning: few effective draws"]

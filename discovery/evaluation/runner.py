@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from discovery.model import PropertyModel
 from discovery.evaluation.metrics import json_safe, mean_metrics, score
 from discovery.evaluation.splits import Split
 from discovery.files import atomic_write, atomic_write_text
@@ -28,7 +29,9 @@ class EvaluationResult:
     Attributes:
         splits: One dict per split: `split`, `n_train`, the `score` metrics, `fit_seconds`,
             `predict_seconds`, `train_min`/`train_max` (target range seen in training), `info`,
-            `warnings` (distinct warnings the model raised while fitting/predicting; also logged).
+            `warnings` (distinct warnings the model raised while fitting/predicting; also logged),
+            `health` (the fit's sampler, max R-hat, min bulk ESS, divergences and draws, for a
+            model with a posterior sample; else absent).
         mean: `mean_metrics(splits)`: the mean over splits (`n_test` and seconds summed), plus
             `sigma_all`.
         predictions: One row per (split, test row): `row` (index label of the table, i.e. the
@@ -49,7 +52,7 @@ class EvaluationResult:
 def evaluate(
     table: pd.DataFrame,
     y: np.ndarray | Sequence[float] | str,
-    model_factory: Callable[[], Any],
+    model_factory: Callable[[], PropertyModel],
     splits: Sequence[Split],
     *,
     sigma_all: float | None = None,
@@ -60,7 +63,7 @@ def evaluate(
         table: Featurised rows (all usable), e.g. `Dataset.table` or a `featurize` output
             restricted to status "ok". Split positions index its rows.
         y: Targets aligned with `table`'s rows, or the name of a column of `table`.
-        model_factory: Returns a new unfitted model (`fit(X, y)`, `predict(X) -> Prediction`).
+        model_factory: Returns a new unfitted `PropertyModel`.
         splits: From `make_splits` or `discovery.evaluation.splits`.
         sigma_all: σ_all for `rmse_over_sigma_all`; default: std (ddof=0) of `y`.
 
@@ -108,6 +111,10 @@ def evaluate(
             "train_min": float(values[split.train].min()), "train_max": float(values[split.train].max()),
             "info": json_safe(split.info), "warnings": messages[:20],
         })  # fmt: skip
+        if model.diagnostics_ is not None:
+            d = model.diagnostics_
+            per_split[-1]["health"] = json_safe({"sampler": d.sampler, "max_rhat": d.max_rhat, "min_ess_bulk": d.min_ess_bulk,
+                                                 "divergences": d.divergences, "draws": d.n_draws})
         frames.append(pd.DataFrame({
             "row": labels[split.test], "smiles": smiles[split.test], "y_true": y_test,
             "mean": np.asarray(prediction.mean, float), "std": np.asarray(prediction.std, float),
