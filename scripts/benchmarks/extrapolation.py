@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> dict:
                     result = evaluate(data.table, data.y, model_factory(model, params, seed=seed), splits, sigma_all=data.sigma_all)
                 metrics = dict(result.mean)
                 metrics["seconds"] = round(time.perf_counter() - start, 2)
+                if "health" in result.splits[0]:  # the sampler's own figures (upper_tail: one split)
+                    metrics["health"] = result.splits[0]["health"]
                 metrics["warnings"] = sorted({str(w.message)[:160] for w in caught if "Diagnostics" in type(w.message).__name__})
                 per_model[model].append({"seed": seed, **metrics})
                 print(f"{name:24s} seed {seed} {model:12s} rmse/sd {metrics['rmse_over_sigma_all']:.3f} "
