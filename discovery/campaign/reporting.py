@@ -75,8 +75,7 @@ def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Pat
         direction=report.direction,
         measured=measured[["smiles", "value", "round", "candidate_id"]],
         proposals=report.proposals,
-        pool=pd.DataFrame({"candidate_id": report.pool["candidate_id"], "mean": report.pool_prediction.mean,
-                           "std": report.pool_prediction.latent_std}),
+        pool=_pool_table(report.pool, report.pool_prediction),
         coefficients=model.coefficients() if model.capabilities.coefficients else _empty_coefficients(),
         diagnostics=model.diagnostics_,
         cv=loo_summary(model, report.X, report.y, report.limits),
@@ -88,6 +87,13 @@ def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Pat
         model_scale=f"ln {report.target}" if model.target_transform is TargetTransform.LOG else None,
     )
     return render_report(data, path, options)
+
+
+def _pool_table(pool: pd.DataFrame, prediction: Prediction) -> pd.DataFrame:
+    """Each candidate's point prediction and the 90 % interval of a new measurement."""
+    lower, upper = prediction.interval(0.9)
+    return pd.DataFrame({"candidate_id": pool["candidate_id"], "mean": prediction.mean, "lower_90": lower,
+                         "upper_90": upper})
 
 
 def _empty_coefficients() -> pd.DataFrame:

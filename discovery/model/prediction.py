@@ -46,8 +46,8 @@ class Prediction:
         From the posterior predictive draws when present, else from a normal with `mean`/`std`.
         """
         q_arr = np.atleast_1d(np.asarray(q, dtype=float))
-        if self.observation_draws is not None:
-            out = np.quantile(np.asarray(self.observation_draws, dtype=np.float64), q_arr, axis=0)
+        if self.observation_draws is not None:  # in the draws' own precision: a large pool's float32 table is not copied
+            out = np.quantile(self.observation_draws, q_arr, axis=0).astype(np.float64)
         else:
             out = self.mean[None, :] + stats.norm.ppf(q_arr)[:, None] * self.std[None, :]
         return out[0] if np.ndim(q) == 0 else out

@@ -4,8 +4,8 @@ Column contracts (extra columns are ignored; missing ones raise a ValueError nam
 
 - `measured`: smiles, value, round (0 = seed data), candidate_id; optional name (shown for the best)
 - `proposals`: the `discovery.tables.PROPOSALS` table
-- `pool`: mean, std (latent std), one row per pool candidate (100k rows are fine); optional
-  candidate_id, used to place the proposals in the pool landscape at their latent std
+- `pool`: mean, lower_90, upper_90 (the 90 % interval of a new measurement), one row per pool
+  candidate (100k rows are fine); optional candidate_id
 - `coefficients`: term, label, mean, lower_5, upper_95, excludes_zero (as `BayesianILR.coefficients()`)
 - `cv`: smiles, y, mean, lower_90, upper_90, pit — cross-validated predictive summaries of the
   measured molecules (`mean` is the point prediction, a median for skewed predictives); `pit` is the probability integral transform P(Y_pred <= y) under the
@@ -29,7 +29,7 @@ from discovery.objective import Direction
 from discovery.tables import PROPOSALS
 
 MEASURED_COLUMNS = ("smiles", "value", "round", "candidate_id")
-POOL_COLUMNS = ("mean", "std")
+POOL_COLUMNS = ("mean", "lower_90", "upper_90")
 COEFFICIENT_COLUMNS = ("term", "label", "mean", "lower_5", "upper_95", "excludes_zero")
 CV_COLUMNS = ("smiles", "y", "mean", "lower_90", "upper_90", "pit")
 LAST_ROUND_COLUMNS = ("smiles", "mean", "lower_90", "upper_90", "measured")
@@ -46,7 +46,7 @@ class ReportData:
         direction: Which way is better ("max" or "min").
         measured: Every measured molecule so far.
         proposals: The candidates proposed for the lab, ranked.
-        pool: Predicted mean and latent std of every pool candidate.
+        pool: Predicted value and 90 % interval of every pool candidate.
         coefficients: Posterior summary of the model terms, strongest first.
         diagnostics: The model's `FitDiagnostics` (None for a model without a posterior sample).
         cv: Cross-validated predictions of the measured molecules, or None.

@@ -92,7 +92,7 @@ def build_demo_data(fast: bool = True, n_proposals: int = 8, seed: int = 0) -> R
     model = _fit(X, y, sampler, calibration, seed)
     pool, pool_X, pool_summary = _pool(set(measured["smiles"]))
     prediction = model.predict(pool_X)
-    pool["mean"], pool["std"] = prediction.mean, prediction.latent_std
+    pool["mean"], (pool["lower_90"], pool["upper_90"]) = prediction.mean, prediction.interval(0.9)
     proposals = _propose(pool, prediction, measured, n_proposals)
     return ReportData(
         campaign="polymer_dielectric (demo)", round=3, target="dielectric_constant", direction="max",

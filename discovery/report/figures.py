@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from discovery.objective import Direction
 from discovery.report.data import observed_coverage
+from discovery.report.format import number
 
 BLUE, ORANGE, RED, GREY, GREEN = "#2b6cb0", "#dd6b20", "#c53030", "#8a8f98", "#2f855a"
 STYLE = {
@@ -145,30 +146,45 @@ def forest_figure(terms: pd.DataFrame, label: str) -> Figure:
 def landscape_figure(
     pool: pd.DataFrame,
     proposals: pd.DataFrame,
-    proposal_std: np.ndarray,
     measured_range: tuple[float, float],
     best: float | None,
     label: str,
     max_scatter: int,
 ) -> Figure:
-    """Pool predicted mean against uncertainty; a hexbin density when the pool is large."""
+    """Pool predicted value against the width of its 90 % interval (property units, log axis, so
+    a tenfold difference in certainty reads the same everywhere); a hexbin density when the pool
+    is large."""
     label = _plain(label)
+    width = (pool["upper_90"] - pool["lower_90"]).to_numpy(float)
+    shown = width > 0  # an interval clipped to nothing at a physical limit has no place on a log axis
+    proposal_width = (proposals["upper_90"] - proposals["lower_90"]).to_numpy(float)
     with _figure(10.5, 5.4) as fig:
         ax = fig.add_subplot()
         ax.axvspan(*measured_range, color=GREEN, alpha=0.12, lw=0, label="measured range")
         if best is not None:
             ax.axvline(best, color=GREEN, ls="--", lw=1.2, label="best measured")
-        if len(pool) <= max_scatter:
-            ax.scatter(pool["mean"], pool["std"], s=7, color=GREY, alpha=0.55, lw=0, label=f"pool ({len(pool):,} candidates)")
+        x, y = pool["mean"].to_numpy(float)[shown], width[shown]
+        if len(x) <= max_scatter:
+            ax.scatter(x, y, s=7, color=GREY, alpha=0.55, lw=0, label=f"pool ({len(pool):,} candidates)")
         else:
-            cells = ax.hexbin(pool["mean"], pool["std"], gridsize=90, bins="log", mincnt=1, cmap=DENSITY, linewidths=0)
+            cells = ax.hexbin(x, np.log10(y), gridsize=90, bins="log", mincnt=1, cmap=DENSITY, linewidths=0)
             fig.colorbar(cells, ax=ax, label="candidates per cell", pad=0.01)
             ax.plot([], [], "h", color=GREY, label=f"pool ({len(pool):,} candidates, density)")
-        ax.scatter(proposals["mean"], proposal_std, marker="*", s=170, color=RED, edgecolor="white", lw=0.6,
+        marked = proposal_width > 0
+        y_marks = proposal_width if len(x) <= max_scatter else np.log10(np.where(marked, proposal_width, np.nan))
+        ax.scatter(proposals["mean"], y_marks, marker="*", s=170, color=RED, edgecolor="white", lw=0.6,
                    zorder=4, label="proposals (rank)")
-        for rank, x, y in zip(proposals["rank"], proposals["mean"], proposal_std):
-            ax.annotate(str(rank), (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color=RED, zorder=5)
-        ax.set(xlabel=f"predicted {label}", ylabel="uncertainty (latent SD)")
+        for rank, px, py, ok in zip(proposals["rank"], proposals["mean"], y_marks, marked):
+            if ok:
+                ax.annotate(str(rank), (px, py), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color=RED, zorder=5)
+        ylabel = f"width of the 90 % interval of {label}"
+        if len(x) <= max_scatter:
+            ax.set_yscale("log")
+            ax.set(xlabel=f"predicted {label}", ylabel=ylabel)
+        else:  # hexbin bins a log-transformed axis; label its ticks in the property's units
+            ax.set(xlabel=f"predicted {label}", ylabel=ylabel)
+            ticks = ax.get_yticks()
+            ax.set_yticks(ticks, [number(10**t) for t in ticks])
         fig.legend(loc="outside lower center", ncols=4)
     return fig
 
