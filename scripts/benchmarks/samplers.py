@@ -1,7 +1,8 @@
 """BayesianILR's posterior samplers side by side: fit time (rehearsal included), health, accuracy.
 
     python scripts/benchmarks/samplers.py [--problems boiling freesolv polymers synthetic]
-        [--methods gibbs nutpie] [--seeds 0] [--freesolv-n-in 200] [--out scripts/benchmarks/results/samplers.json]
+        [--methods gibbs nutpie] [--seeds 0] [--freesolv-n-in 200] [--gibbs-max-draws N]
+        [--out scripts/benchmarks/results/samplers.json]
 
 Problems (each fitted by every method in turn, so the methods share the machine's state):
 - `boiling`: 200 random molecules of the public boiling-point table, GFN2-xTB `fast` descriptors
@@ -86,18 +87,19 @@ def problems(names: list[str], freesolv_n_in: tuple[int, ...] = (200,)) -> list[
     return out
 
 
-def fit(problem: dict, method: str, seed: int) -> dict:
+def fit(problem: dict, method: str, seed: int, max_draws: int | None) -> dict:
     from discovery.model.bayes import BayesianILR
 
+    sampler = {"method": method} | ({"max_draws": max_draws} if max_draws is not None and method == "gibbs" else {})
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = BayesianILR(seed=seed, sampler={"method": method}, **problem["params"]).fit(problem["X"], problem["y"])
+        model = BayesianILR(seed=seed, sampler=sampler, **problem["params"]).fit(problem["X"], problem["y"])
     seconds = time.perf_counter() - start
     d = model.diagnostics_
     c = d.calibration
     entry = {
-        "problem": problem["name"], "method": method, "seed": seed, "n": len(problem["y"]),
+        "problem": problem["name"], "method": method, "max_draws": model.sampler.max_draws, "seed": seed, "n": len(problem["y"]),
         "design_columns": len(model.columns_), "fit_s": round(seconds, 1),
         "sampling_s": round(d.compile_seconds + d.sampling_seconds, 1), "rehearsal_s": round(c.rehearsal_seconds, 1),
         "draws": d.n_draws, "max_rhat": round(d.max_rhat, 3), "min_ess_bulk": round(d.min_ess_bulk, 1),
@@ -118,6 +120,8 @@ def main() -> None:
     parser.add_argument("--problems", nargs="+", default=["boiling", "freesolv", "polymers", "synthetic"])
     parser.add_argument("--methods", nargs="+", default=["gibbs", "nutpie"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--gibbs-max-draws", type=int, default=None,
+                        help="cap on Gibbs draws per chain (default: the sampler's, 4 x draws; 1000: no extension)")
     parser.add_argument("--freesolv-n-in", type=int, nargs="+", default=[200],
                         help="FreeSolv headline splits to fit (the paper's 500 200 100 50)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "samplers.json")
@@ -130,7 +134,7 @@ def main() -> None:
             for method in args.methods:
                 if method not in problem.get("only", [method]):
                     continue
-                entry = fit(problem, method, seed)
+                entry = fit(problem, method, seed, args.gibbs_max_draws)
                 report["fits"].append(entry)
                 print(json.dumps(entry), flush=True)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
