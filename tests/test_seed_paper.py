@@ -38,8 +38,7 @@ def test_pls_ilr_with_the_paper_design_reproduces_the_papers_rmse(benchmark):
     # chosen on all 631 molecules (their structures, not their targets), as the paper does
     kept = choose_categories(data.table, data.categories, 0.1, MinorityRule.MORE_THAN)
     for split in benchmark.splits:
-        model = PLSILR(descriptors=data.descriptors, categories=kept, screen_categories=False, standardize=False,
-                       minority_rule=MinorityRule.MORE_THAN)
+        model = PLSILR(descriptors=data.descriptors, categories=kept, screen_categories=False, standardize=False)
         model.fit(data.table.iloc[split.train], data.y[split.train])
         error = model.predict(data.table.iloc[split.test]).mean - data.y[split.test]
         rmse = float(np.sqrt(np.mean(error**2)))

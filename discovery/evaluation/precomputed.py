@@ -30,7 +30,8 @@ def precomputed_features(
     dataset gives its own (`category_values`). Rows with a missing descriptor value get status
     "missing_descriptor", rows with an undefined category "undefined_category": Shimakawa et
     al.'s code turns every category and interaction term of such a molecule into NaN, which
-    their PLS cannot fit or predict, so the molecule is left out here too.
+    their PLS cannot fit or predict, so the molecule is left out here too (their category choice
+    still counts it, as present in both levels; here it is out of that choice as well).
 
     Args:
         smiles: SMILES / PSMILES, indexed like `values`.

@@ -4,11 +4,11 @@ For every descriptor d and every kept category c, two columns `d*c=1` (d where t
 present, else 0) and `d*c=0` (its complement); the intercept gives `c=1` and `c=0`; the
 descriptors themselves are kept too. Categories too lopsided to carry a contrast are dropped.
 
-The paper's design (npj Comput. Mater. 10, 11, 2024; its `make_interaction_term`) is
-`InteractionFeatures(standardize=False, minority_rule=MinorityRule.MORE_THAN)` with the categories
-chosen on the whole table: `choose_categories(table, ..., rule=MinorityRule.MORE_THAN)` on measured
-∪ candidate molecules, then `categories=<those>, screen_categories=False`. Choosing reads the
-molecules' category columns only, never a target, so a campaign may choose on its pool.
+The paper's design (npj Comput. Mater. 10, 11, 2024; its `make_interaction_term`): raw descriptors
+and the categories chosen on its whole table, `choose_categories(table, ..., rule=MinorityRule.MORE_THAN)`,
+then `InteractionFeatures(standardize=False, categories=<those>, screen_categories=False)`. Choosing
+reads the molecules' category columns only, never a target, so a campaign may choose on measured ∪
+candidate molecules.
 """
 
 from __future__ import annotations

@@ -149,8 +149,8 @@ class PLSILR(PropertyModel):
 
     `InteractionFeatures` (both levels of every category) is fitted on the training rows, then
     `PLSRegression(n_components=min(n_components, n_rows - 1, n_features), scale=True)`.
-    The paper's own design: `standardize=False, minority_rule="more_than"` with the categories
-    chosen on the whole table (`choose_categories`) and passed as `categories=` with
+    The paper's own design: `standardize=False`, and the categories chosen on the whole table
+    (`choose_categories(..., rule="more_than")`) passed as `categories=` with
     `screen_categories=False`.
 
     Uncertainty: homoscedastic Gaussian, noise std = RMSE of 5-fold CV predictions on the

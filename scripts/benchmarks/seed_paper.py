@@ -52,7 +52,7 @@ BEGIN, END = "<!-- seed_paper:begin -->", "<!-- seed_paper:end -->"
 #: The paper's category choice: drop a category whose minority is at most 10 % of the table.
 MIN_FRACTION, RULE = 0.1, MinorityRule.MORE_THAN
 #: The paper's design, besides the categories it is given (`make_interaction_term`, degree 1).
-PAPER_DESIGN = {"n_components": 8, "standardize": False, "minority_rule": RULE, "screen_categories": False}
+PAPER_DESIGN = {"n_components": 8, "standardize": False, "screen_categories": False}
 
 
 def _datasets(benchmark: SeedPaperBenchmark, models: list[str]) -> dict[str, Dataset]:
