@@ -17,6 +17,10 @@ Config keys (a stable interface; `conf/evaluate.yaml` and its groups, schema
     features=qm           GFN2-xTB descriptors from the SMILES with the `qm` settings, cached
     features=precomputed  features.columns=[a,b,c]: these dataset columns are the descriptors
                           (no QM); passed to the model as `descriptors=` if it accepts that
+    features.category_columns
+                          precomputed: [c1,c2]: these dataset columns (0/1, empty where undefined:
+                          the row is dropped) are the chemical categories instead of computed
+                          ones; passed to the model as `categories=` if it accepts that
     features.categories   chemical-category columns from the SMILES (default true; no QM)
     qm=fast|full          QM preset; qm.<field> overrides a `QMSettings` field
     split=random          split.k=5, split.n_in=null (subsample each fold's training rows)
@@ -74,24 +78,26 @@ def run(cfg: DictConfig) -> Path:
     s = EvaluateSettings.from_config(cfg)
     precomputed = s.features.name is FeatureKind.PRECOMPUTED
     columns = list(s.features.columns) if precomputed else None
+    category_columns = None if s.features.category_columns is None else list(s.features.category_columns)
     data = prepare_dataset(
         s.dataset.path, s.dataset.smiles_col, s.dataset.target_col, descriptors=columns,
-        categories=s.features.categories, qm=None if precomputed else s.qm, cache=s.cache_path,
-        n_workers=s.n_workers, dask_client=s.dask_address, progress=s.progress,
+        categories=s.features.categories, category_columns=category_columns, qm=None if precomputed else s.qm,
+        cache=s.cache_path, n_workers=s.n_workers, dask_client=s.dask_address, progress=s.progress,
     )  # fmt: skip
     print(f"dataset {data.source}: {data.n_rows} rows, {data.n_usable} usable")
     for line in data.describe_drops():
         print(f"  {line}")
 
     splits = make_splits(data, s.split, seed=s.seed)
-    factory = model_factory(s.model, seed=s.seed, descriptors=columns)
+    factory = model_factory(s.model, seed=s.seed, descriptors=columns, categories=category_columns)
     result = evaluate(data.table, data.y, factory, splits, sigma_all=data.sigma_all)
 
     config = {
         "dataset": data.summary(),
         "model": {"name": factory.name, "params": s.model.params, "kwargs": factory.kwargs},
         "split": dataclasses.asdict(s.split),
-        "features": {"name": s.features.name, "columns": columns, "categories": s.features.categories},
+        "features": {"name": s.features.name, "columns": columns, "category_columns": category_columns,
+                     "categories": s.features.categories},
         "qm": data.qm,
         "seed": s.seed,
     }

@@ -287,6 +287,46 @@ def test_prepare_dataset_precomputed_drops_and_counts(frame, data):
     assert "has_O" not in no_cats.table.columns and no_cats.dropped == {"missing_target": 1, "invalid": 1}
 
 
+def _with_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """The dataset with two category columns of its own; row 9's `acidic` is undefined."""
+    out = frame.copy()
+    out["ring_flag"] = out["smiles"].str.contains("c1").astype(int)
+    out["acidic"] = out["smiles"].str.contains("C(=O)O", regex=False).astype(float)
+    out.loc[9, "acidic"] = np.nan
+    return out
+
+
+def test_prepare_dataset_takes_the_datasets_own_category_columns(frame):
+    own = _with_categories(frame)
+    data = prepare_dataset(own, "smiles", "y", descriptors=["mw", "tpsa"], category_columns=["ring_flag", "acidic"])
+    assert data.categories == ["ring_flag", "acidic"] and data.summary()["categories"] == ["ring_flag", "acidic"]
+    assert not {"has_O", "aromatic_ring"} & set(data.table.columns)  # instead of the computed ones
+    # an undefined category leaves the molecule out, as the paper's code does (NaN terms)
+    assert data.dropped == {"missing_target": 1, "missing_descriptor": 1, "invalid": 1, "undefined_category": 1}
+    assert data.dropped_rows.loc[9, "error"] == "undefined category acidic"
+    usable = own.loc[data.table.index]
+    assert data.table["acidic"].tolist() == usable["acidic"].tolist() and set(data.table["acidic"]) == {0.0, 1.0}
+    assert data.table["ring_flag"].tolist() == usable["ring_flag"].tolist()
+
+    # the model is told which columns are the categories
+    factory = model_factory("pls_ilr", seed=0, descriptors=data.descriptors, categories=data.categories)
+    assert factory.kwargs["categories"] == ["ring_flag", "acidic"]
+    assert "categories" not in model_factory("pls_qm", seed=0, categories=data.categories).kwargs
+    model = factory().fit(data.table, data.y)
+    assert model.features_.categories_ == ["ring_flag", "acidic"]
+
+    bad = own.copy()
+    bad.loc[4, "ring_flag"] = 2
+    with pytest.raises(ValueError, match=r"category column 'ring_flag' must hold 0 or 1.*rows \[4\]"):
+        prepare_dataset(bad, "smiles", "y", descriptors=["mw"], category_columns=["ring_flag"])
+    with pytest.raises(ValueError, match="both a descriptor and a category"):
+        prepare_dataset(own, "smiles", "y", descriptors=["mw", "acidic"], category_columns=["acidic"])
+    with pytest.raises(ValueError, match="cannot also be a category"):
+        prepare_dataset(own, "smiles", "y", descriptors=["mw"], category_columns=["y"])
+    with pytest.raises(ValueError, match="need precomputed descriptors"):
+        prepare_dataset(own, "smiles", "y", category_columns=["acidic"])
+
+
 def test_prepare_dataset_errors(frame, tmp_path):
     bad = frame.copy()
     bad["y"] = bad["y"].astype(object)
@@ -419,6 +459,24 @@ def test_app_upper_tail_precomputed(tmp_path, dataset_csv, frame):
     assert (pred["y_true"] > split["train_max"]).all()
     inside = ((pred["y_true"] >= pred["lower_90"]) & (pred["y_true"] <= pred["upper_90"])).mean()
     assert split["coverage_90"] == pytest.approx(inside)
+
+
+@needs_baselines
+def test_app_takes_category_columns_from_the_dataset(tmp_path, frame):
+    path = tmp_path / "own.csv"
+    _with_categories(frame).to_csv(path, index=False)
+    out = tmp_path / "out"
+    common = [f"dataset.path={path}", "dataset.target_col=y", "split=upper_tail", "split.n_in=25", "model=pls_ilr"]
+    proc = _run_app(tmp_path, *common, "features=precomputed", "features.columns=[mw,tpsa,logp]",
+                    "features.category_columns=[ring_flag,acidic]", f"output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"]["kwargs"]["categories"] == ["ring_flag", "acidic"]
+    assert metrics["features"]["category_columns"] == ["ring_flag", "acidic"]
+    assert metrics["dataset"]["dropped"]["undefined_category"] == 1
+
+    proc = _run_app(tmp_path, *common, "features.category_columns=[acidic]", f"output_dir={tmp_path / 'qm'}")
+    assert proc.returncode == 2 and "features.category_columns needs features=precomputed" in proc.stdout + proc.stderr
 
 
 @needs_baselines

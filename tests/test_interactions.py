@@ -1,8 +1,11 @@
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from discovery.features import InteractionFeatures
+from discovery.features.interactions import MinorityRule, choose_categories
 
 
 def _frame(n=20, seed=0):
@@ -97,3 +100,94 @@ def test_categories_the_data_cannot_tell_apart_are_merged():
     pd.testing.assert_frame_equal(restored.transform(X), Z)
     # off by default (the paper's PLS design keeps every category)
     assert len(InteractionFeatures(descriptors=["homo_ev"], categories=categories).fit(X).categories_) == 6
+
+
+def _paper_table() -> pd.DataFrame:
+    """Ten molecules: the first four are measured, the rest candidates."""
+    return pd.DataFrame(
+        {
+            "d1": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+            "d2": [-1.0, 0.5, 2.0, 10.0, -2.0, 0.0, 1.0, 1.0, 1.0, 1.0],
+            "a": [1, 0, 1, 0, 1, 0, 0, 0, 0, 0],  # 3 in 10
+            "b": [0, 0, 0, 0, 0, 0, 0, 0, 0, 1],  # 1 in 10: exactly the 10 % threshold
+            "c": [0] * 10,  # constant
+            "e": [0, 0, 0, 0, 1, 1, 1, 0, 0, 0],  # 3 in 10, but never among the measured four
+            "y": [0.3, -1.2, 4.0, 2.2, 9.9, 0.0, 1.0, 2.0, 3.0, 4.0],
+        },
+        index=[f"m{i}" for i in range(10)],
+    )
+
+
+def test_paper_design_reproduces_a_hand_computed_design():
+    table = _paper_table()
+    # categories chosen on all ten molecules; "at most 10 %" drops b, the other rule keeps it
+    assert choose_categories(table, ["a", "b", "c", "e"], 0.1, MinorityRule.MORE_THAN) == ["a", "e"]
+    assert choose_categories(table, ["a", "b", "c", "e"], 0.1, MinorityRule.AT_LEAST) == ["a", "b", "e"]
+
+    measured = table.iloc[:4]
+    f = InteractionFeatures(["d1", "d2"], ["a", "e"], standardize=False, minority_rule="more_than",
+                            screen_categories=False).fit(measured)
+    columns = ["d1", "d2", "a=1", "a=0", "e=1", "e=0", "d1*a=1", "d1*a=0", "d1*e=1", "d1*e=0",
+               "d2*a=1", "d2*a=0", "d2*e=1", "d2*e=0"]
+    # raw descriptors, an intercept and each descriptor times both levels of a and of e (e is
+    # constant on the measured rows but chosen on all ten, so it stays): 2 + 3 x 4 columns
+    expected = [
+        [1.0, -1.0, 1, 0, 0, 1, 1.0, 0, 0, 1.0, -1.0, 0, 0, -1.0],
+        [2.0, 0.5, 0, 1, 0, 1, 0, 2.0, 0, 2.0, 0, 0.5, 0, 0.5],
+        [3.0, 2.0, 1, 0, 0, 1, 3.0, 0, 0, 3.0, 2.0, 0, 0, 2.0],
+        [4.0, 10.0, 0, 1, 0, 1, 0, 4.0, 0, 4.0, 0, 10.0, 0, 10.0],
+        [5.0, -2.0, 1, 0, 1, 0, 5.0, 0, 5.0, 0, -2.0, 0, -2.0, 0],
+    ]
+    Z = f.transform(table.iloc[:5])
+    assert list(Z.columns) == columns
+    assert np.array_equal(Z.to_numpy(), np.array(expected, dtype=float))
+
+    # the same design without the descriptors themselves
+    g = InteractionFeatures(["d1", "d2"], ["a", "e"], standardize=False, screen_categories=False,
+                            keep_descriptors=False).fit(measured)
+    assert g.get_feature_names_out() == columns[2:]
+    assert np.array_equal(g.transform(table.iloc[:5]).to_numpy(), np.array(expected)[:, 2:])
+
+
+def test_choosing_categories_never_reads_a_target():
+    table = _paper_table()
+    categories = ["a", "b", "c", "e"]
+    chosen = choose_categories(table, categories, 0.1, MinorityRule.MORE_THAN)
+    rng = np.random.default_rng(0)
+    for target in (rng.normal(size=10), np.nan, "not a number", table["a"]):
+        assert choose_categories(table.assign(y=target), categories, 0.1, MinorityRule.MORE_THAN) == chosen
+    assert choose_categories(table.drop(columns="y"), categories, 0.1, MinorityRule.MORE_THAN) == chosen
+    assert list(inspect.signature(choose_categories).parameters) == ["molecules", "categories", "min_fraction", "rule"]
+    with pytest.raises(TypeError):
+        choose_categories(table, categories, y=table["y"])  # there is no way to pass one
+    # chosen categories are then kept as given, whatever the measured rows and their targets
+    for seed in (1, 2):
+        measured = table.iloc[:4].assign(y=np.random.default_rng(seed).normal(size=4))
+        f = InteractionFeatures(["d1"], chosen, screen_categories=False).fit(measured, measured["y"])
+        assert f.categories_ == ["a", "e"] and f.dropped_categories_ == []
+
+
+def test_given_categories_the_measured_rows_cannot_resolve_are_dropped_on_request():
+    measured = _paper_table().iloc[:4]
+    # e never occurs among the measured molecules: e=1 is all zero and e=0 the intercept
+    f = InteractionFeatures(["d1"], ["a", "e"], screen_categories=False, complement=False, min_contrast_rows=1).fit(measured)
+    assert f.categories_ == ["a"] and f.dropped_categories_ == ["e"]
+    restored = InteractionFeatures.from_dict(f.to_dict())
+    assert restored.screen_categories is False and restored.minority_rule is MinorityRule.AT_LEAST
+    pd.testing.assert_frame_equal(restored.transform(measured), f.transform(measured))
+    with pytest.raises(ValueError, match="pass the chosen categories="):
+        InteractionFeatures(["d1"], screen_categories=False)
+    with pytest.raises(ValueError, match="0/1"):
+        choose_categories(_paper_table().assign(a=np.nan), ["a"])
+
+
+def test_the_bayesian_design_passes_the_category_choice_through():
+    from discovery.model.bayes import BayesianILR
+    from discovery.model.bayes.design import InteractionDesign
+
+    measured = _paper_table().iloc[:4]
+    design = InteractionDesign.fit(measured, ["d1"], ["a", "b", "e"], 0.1, 1, MinorityRule.MORE_THAN, screen_categories=False)
+    assert design.features.categories_ == ["a"] and design.features.dropped_categories_ == ["b", "e"]
+    assert design.columns == ("d1", "a=1", "d1*a=1")
+    model = BayesianILR(categories=["a"], minority_rule="more_than", screen_categories=False)
+    assert model.get_params()["minority_rule"] is MinorityRule.MORE_THAN and model.screen_categories is False

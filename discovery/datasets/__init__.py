@@ -3,6 +3,9 @@
 `chemicals_suite`: 12 experimental molecular properties assembled from the data files shipped with the
 `chemicals` package (optional dependency `discovery[benchmarks]`). Names are imported lazily so that
 `python -m discovery.datasets.chemicals_suite` runs cleanly.
+
+`seed_paper`: the seed paper's own FreeSolv benchmark (data, headline splits, figures), read from
+`../shared/benchmarks/qmex_dgs/` beside the checkout (`load_seed_paper_benchmark`).
 """
 
 from __future__ import annotations

@@ -44,9 +44,10 @@ class Dataset:
             file that has a target value (before featurisation drops), the σ_all of
             `rmse_over_sigma_all`.
         descriptors: The continuous descriptor columns of `table` (QM or precomputed).
+        categories: The 0/1 chemical-category columns of `table` (computed, or the dataset's own).
         n_rows: Rows in the source file.
         dropped: Reason -> number of rows dropped ("missing_target", or a featurisation status
-            such as "invalid", "failed", "timeout", "missing_descriptor").
+            such as "invalid", "failed", "timeout", "missing_descriptor", "undefined_category").
         dropped_rows: One row per dropped file row (index: file row): `smiles`, `reason`, `error`.
         source, smiles_col, target_col, feature_kind ("qm" or "precomputed"), qm (settings dict
         for "qm"), featurize_stats (`featurize`'s counts).
@@ -65,6 +66,7 @@ class Dataset:
     feature_kind: str
     qm: dict[str, Any] | None = None
     featurize_stats: dict[str, Any] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
 
     @property
     def n_usable(self) -> int:
@@ -87,7 +89,8 @@ class Dataset:
             "target_min": float(self.y.min()) if len(self.y) else None,
             "target_max": float(self.y.max()) if len(self.y) else None,
             "n_duplicate_molecules": int(identities.duplicated().sum()),
-            "features": self.feature_kind, "descriptors": list(self.descriptors), "qm": self.qm,
+            "features": self.feature_kind, "descriptors": list(self.descriptors),
+            "categories": list(self.categories), "qm": self.qm,
             "dropped": dict(self.dropped), "dropped_examples": examples, "featurize": self.featurize_stats,
         })  # fmt: skip
 
@@ -108,6 +111,7 @@ def prepare_dataset(
     *,
     descriptors: Sequence[str] | None = None,
     categories: bool = True,
+    category_columns: Sequence[str] | None = None,
     qm: Any = "fast",
     cache: Any = "default",
     n_workers: int | None = None,
@@ -124,7 +128,11 @@ def prepare_dataset(
             "missing_target"); any non-numeric value raises ValueError.
         descriptors: Use these dataset columns as the descriptors instead of computing
             GFN2-xTB descriptors ("precomputed" features).
-        categories: Include chemical-category columns (computed from the SMILES, no QM).
+        categories: Include chemical-category columns computed from the SMILES (no QM), unless
+            the dataset gives its own (`category_columns`).
+        category_columns: Use these dataset columns as the chemical categories (0/1; an empty
+            or NaN cell means undefined, and its row is dropped as "undefined_category"); with
+            `descriptors` only.
         qm: `QMSettings` or a preset name, for computed descriptors.
         cache, n_workers, dask_client, progress: Passed to `featurize`.
         features: An already featurised table (`featurize`'s output for this dataset's SMILES,
@@ -134,6 +142,8 @@ def prepare_dataset(
         FileNotFoundError: the file does not exist.
         ValueError: missing columns, non-numeric target/descriptor values, no usable rows.
     """
+    if category_columns is not None and (descriptors is None or features is not None):
+        raise ValueError("category_columns (the dataset's own categories) need precomputed descriptors (descriptors=)")
     raw = load_table(source)
     source_name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(resolve_input_file(source, "dataset file"))
     require_columns(raw, [smiles_col, target_col], "dataset")
@@ -171,7 +181,13 @@ def prepare_dataset(
         require_columns(raw, names, "precomputed features")
         if target_col in names:
             raise ValueError(f"the target column {target_col!r} cannot also be a descriptor")
-        table = precomputed_features(smiles, raw.loc[has_target, names], categories=categories)
+        given = None
+        if category_columns is not None:
+            require_columns(raw, list(category_columns), "precomputed categories")
+            if target_col in category_columns:
+                raise ValueError(f"the target column {target_col!r} cannot also be a category")
+            given = raw.loc[has_target, list(category_columns)]
+        table = precomputed_features(smiles, raw.loc[has_target, names], categories=categories, category_values=given)
         kind = "precomputed"
     else:
         settings = QMSettings(preset=qm or "fast") if isinstance(qm, str) or qm is None else qm
@@ -180,7 +196,12 @@ def prepare_dataset(
         stats = dict(table.attrs.get("featurize", {}))
         names = descriptor_names(settings)
         kind = "qm"
-    if not categories:
+    if category_columns is not None:
+        category_names = list(category_columns)
+    elif categories:
+        category_names = [c for c in CATEGORY_NAMES if c in table.columns]
+    else:
+        category_names = []
         table = table.drop(columns=[c for c in CATEGORY_NAMES if c in table.columns])
 
     # Bookkeeping of what is dropped and why.
@@ -201,4 +222,5 @@ def prepare_dataset(
         table=usable, y=target.loc[usable.index].to_numpy(dtype=float), sigma_all=sigma_all,
         descriptors=names, n_rows=n_rows, dropped=dropped, dropped_rows=dropped_rows, source=source_name,
         smiles_col=smiles_col, target_col=target_col, feature_kind=kind, qm=settings_dict, featurize_stats=stats,
+        categories=category_names,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from discovery.model import ModelConfig, PropertyModel
 @dataclass(frozen=True)
 class ModelFactory:
     """Zero-argument callable building a fresh model from `config`, with `defaults` (seed,
-    descriptors) for the parameters the config does not set."""
+    descriptors, categories) for the parameters the config does not set."""
 
     config: ModelConfig
     defaults: dict[str, Any]
@@ -35,12 +35,14 @@ def model_factory(
     params: Mapping[str, Any] | None = None,
     seed: int | None = None,
     descriptors: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
 ) -> ModelFactory:
     """A factory for a model: its config, or the name of one (`conf/model/<name>.yaml`) with
     `params` on top of its own.
 
     `seed` is passed unless the parameters set it (every model takes one); `descriptors` is passed
-    to models that take descriptor columns (`capabilities.descriptors`) unless the parameters set it.
+    to models that take descriptor columns (`capabilities.descriptors`) and `categories` to models
+    that take category columns (`capabilities.categories`), unless the parameters set them.
 
     Raises:
         ConfigError (a ValueError): unknown model, or a parameter it does not accept (naming the key).
@@ -51,4 +53,6 @@ def model_factory(
         defaults["seed"] = seed
     if descriptors is not None and config.capabilities.descriptors:
         defaults["descriptors"] = list(descriptors)
+    if categories is not None and config.capabilities.categories:
+        defaults["categories"] = list(categories)
     return ModelFactory(config, {k: v for k, v in defaults.items() if k not in config.params})

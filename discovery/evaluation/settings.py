@@ -20,7 +20,7 @@ from discovery.model import ModelConfig
 
 class FeatureKind(ConfigEnum):
     QM = "qm"  # GFN2-xTB descriptors computed from the SMILES with the `qm` settings, cached
-    PRECOMPUTED = "precomputed"  # dataset columns are the descriptors (no QM)
+    PRECOMPUTED = "precomputed"  # dataset columns are the descriptors, and may be the categories (no QM)
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,25 @@ class FeatureSettings:
         name: "qm" or "precomputed".
         columns: precomputed: the dataset columns that are the descriptors (passed to the model
             as `descriptors=` if it takes them).
-        categories: Add chemical-category columns computed from the SMILES (no QM).
+        category_columns: precomputed: the dataset columns that are the chemical categories
+            (0/1, empty or NaN where undefined: such a row is dropped as "undefined_category"),
+            instead of computed ones; passed to the model as `categories=` if it takes them.
+        categories: Add chemical-category columns computed from the SMILES (no QM) when the
+            dataset gives none of its own.
     """
 
     name: FeatureKind = FeatureKind.QM
     columns: tuple[str, ...] | None = None
+    category_columns: tuple[str, ...] | None = None
     categories: bool = True
 
     def __post_init__(self) -> None:
         coerce_enums(self, "features.")
         if self.name is FeatureKind.PRECOMPUTED and not self.columns:
             raise ConfigError("features=precomputed needs features.columns=[col1,col2,...] naming descriptor columns")
+        if self.category_columns is not None and self.name is not FeatureKind.PRECOMPUTED:
+            raise ConfigError("features.category_columns needs features=precomputed (with features=qm the "
+                              "categories are computed from the SMILES)")
 
 
 @dataclass(frozen=True)

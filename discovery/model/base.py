@@ -58,6 +58,7 @@ class Capabilities:
         coefficients: `coefficients()` gives a table of the model's terms.
         leave_one_out: `leave_one_out()` gives leave-one-out predictives from one fit.
         descriptors: Takes descriptor columns (`descriptors=`), not only the SMILES.
+        categories: Takes chemical-category columns (`categories=`).
     """
 
     posterior_draws: bool = False
@@ -65,6 +66,7 @@ class Capabilities:
     coefficients: bool = False
     leave_one_out: bool = False
     descriptors: bool = False
+    categories: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from discovery.features.categories import CATEGORY_NAMES
 from discovery.features.fingerprints import morgan_fingerprints
-from discovery.features.interactions import InteractionFeatures, descriptor_matrix
+from discovery.features.interactions import InteractionFeatures, MinorityRule, descriptor_matrix
 from discovery.features.qm import DESCRIPTORS
 from discovery.model.base import Capabilities, PropertyModel
 from discovery.model.prediction import Prediction
@@ -147,8 +147,11 @@ def _fit_pls(Z: np.ndarray, y: np.ndarray, n_components: int) -> PLSRegression |
 class PLSILR(PropertyModel):
     """Interaction linear regression by PLS (Shimakawa, Kumada & Sato, npj Comput. Mater. 2024).
 
-    `InteractionFeatures(descriptors, categories, min_fraction)` is fitted on the training rows,
-    then `PLSRegression(n_components=min(n_components, n_rows - 1, n_features), scale=True)`.
+    `InteractionFeatures` (both levels of every category) is fitted on the training rows, then
+    `PLSRegression(n_components=min(n_components, n_rows - 1, n_features), scale=True)`.
+    The paper's own design: `standardize=False`, and the categories chosen on the whole table
+    (`choose_categories(..., rule="more_than")`) passed as `categories=` with
+    `screen_categories=False`.
 
     Uncertainty: homoscedastic Gaussian, noise std = RMSE of 5-fold CV predictions on the
     training data (features refitted in each fold), latent std = 0; see the module docstring.
@@ -157,14 +160,19 @@ class PLSILR(PropertyModel):
         n_components: Upper bound on PLS latent components.
         descriptors: Descriptor columns; default: every QM descriptor of `DESCRIPTORS` in X.
         categories: 0/1 category columns; default: every known category column in X.
-        min_fraction: Keep a category only if both its 1s and 0s cover this fraction of rows.
+        min_fraction, minority_rule: Keep a category only if its minority state covers this
+            fraction of the training rows (`MinorityRule`: at least, or more than).
+        screen_categories: False: `categories` were chosen beforehand (e.g. on measured ∪
+            candidate molecules) and are used as given.
+        standardize: Standardise the descriptors before interacting (False: raw, as the paper).
+        keep_descriptors: Keep the descriptors themselves besides their interactions.
         seed: Shuffles the CV folds.
 
     Fitted attributes: `features_` (InteractionFeatures), `pls_`, `n_components_`,
     `columns_` (input columns needed at predict time), `noise_std_` (units of y).
     """
 
-    capabilities = Capabilities(descriptors=True)
+    capabilities = Capabilities(descriptors=True, categories=True)
 
     def __init__(
         self,
@@ -172,16 +180,28 @@ class PLSILR(PropertyModel):
         descriptors: Sequence[str] | None = None,
         categories: Sequence[str] | None = None,
         min_fraction: float = 0.1,
+        minority_rule: MinorityRule | str = MinorityRule.AT_LEAST,
+        screen_categories: bool = True,
+        standardize: bool = True,
+        keep_descriptors: bool = True,
         seed: int = 0,
     ) -> None:
         self.n_components = n_components
         self.descriptors = descriptors
         self.categories = categories
         self.min_fraction = min_fraction
+        self.minority_rule = MinorityRule(minority_rule)
+        self.screen_categories = screen_categories
+        self.standardize = standardize
+        self.keep_descriptors = keep_descriptors
         self.seed = seed
 
     def _fit_core(self, X: pd.DataFrame, y: np.ndarray) -> _MeanModel:
-        features = InteractionFeatures(self.descriptors_, self.categories_in_, self.min_fraction).fit(X)
+        features = InteractionFeatures(
+            self.descriptors_, self.categories_in_, self.min_fraction, standardize=self.standardize,
+            minority_rule=self.minority_rule, screen_categories=self.screen_categories,
+            keep_descriptors=self.keep_descriptors,
+        ).fit(X)
         pls = _fit_pls(features.transform(X).to_numpy(), y, self.n_components)
         if pls is None:
             return _ConstantMean(float(y.mean()))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from discovery.features.interactions import InteractionFeatures
+from discovery.features.interactions import InteractionFeatures, MinorityRule
 from discovery.model.bayes.settings import HorseshoePrior
 
 
@@ -38,9 +38,11 @@ class InteractionDesign:
 
     @classmethod
     def fit(cls, X: pd.DataFrame, descriptors: Sequence[str] | None, categories: Sequence[str] | None,
-            min_fraction: float, min_contrast_rows: int) -> InteractionDesign:
+            min_fraction: float, min_contrast_rows: int, minority_rule: MinorityRule = MinorityRule.AT_LEAST,
+            screen_categories: bool = True) -> InteractionDesign:
         features = InteractionFeatures(
             descriptors, categories, min_fraction, complement=False, min_contrast_rows=min_contrast_rows,
+            minority_rule=minority_rule, screen_categories=screen_categories,
         ).fit(X)
         Z = features.transform(X).to_numpy()
         keep = Z.std(axis=0) > 1e-9  # e.g. an interaction that is all zero in training

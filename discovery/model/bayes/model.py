@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from discovery.config import from_mapping
+from discovery.features.interactions import MinorityRule
 from discovery.model.base import Capabilities, LeaveOneOut, PropertyModel, TargetTransform
 from discovery.model.bayes.calibration import ModelErrorLaw, beyond, edge_law, epistemic_inflation, tail_split
 from discovery.model.bayes.design import InteractionDesign, RegressionProblem, Standardisation
@@ -38,10 +39,12 @@ class BayesianILR(PropertyModel):
     """Bayesian interaction linear regression (scikit-learn style).
 
     Args:
-        descriptors, categories, min_fraction, min_contrast_rows: passed to `InteractionFeatures`
-            (None: all known QM descriptors / categories present in X). Categories that differ
-            from a more general one on fewer than `min_contrast_rows` training rows are merged
-            into it (their labels in `coefficients()` say so).
+        descriptors, categories, min_fraction, min_contrast_rows, minority_rule, screen_categories:
+            passed to `InteractionFeatures` (None: all known QM descriptors / categories present
+            in X). Categories that differ from a more general one on fewer than
+            `min_contrast_rows` training rows are merged into it (their labels in
+            `coefficients()` say so). `screen_categories=False`: `categories` were chosen
+            beforehand (`choose_categories`, e.g. on measured ∪ candidate molecules).
         prior: `HorseshoePrior` fields as a dict or the dataclass.
         sampler: `SamplerSettings` fields as a dict or the dataclass.
         calibration: `CalibrationSettings` fields as a dict or the dataclass.
@@ -60,7 +63,7 @@ class BayesianILR(PropertyModel):
     """
 
     capabilities = Capabilities(posterior_draws=True, persistence=True, coefficients=True, leave_one_out=True,
-                                descriptors=True)
+                                descriptors=True, categories=True)
 
     def __init__(
         self,
@@ -68,6 +71,8 @@ class BayesianILR(PropertyModel):
         categories: Sequence[str] | None = None,
         min_fraction: float = 0.1,
         min_contrast_rows: int = 5,
+        minority_rule: MinorityRule | str = MinorityRule.AT_LEAST,
+        screen_categories: bool = True,
         prior: HorseshoePrior | dict[str, Any] | None = None,
         sampler: SamplerSettings | dict[str, Any] | None = None,
         calibration: CalibrationSettings | dict[str, Any] | None = None,
@@ -79,6 +84,8 @@ class BayesianILR(PropertyModel):
         self.categories = categories
         self.min_fraction = min_fraction
         self.min_contrast_rows = min_contrast_rows
+        self.minority_rule = MinorityRule(minority_rule)
+        self.screen_categories = screen_categories
         self.prior = _settings(HorseshoePrior, prior, "model.params.prior")
         self.sampler = _settings(SamplerSettings, sampler, "model.params.sampler")
         self.calibration = _settings(CalibrationSettings, calibration, "model.params.calibration")
@@ -106,7 +113,7 @@ class BayesianILR(PropertyModel):
                 raise ValueError(f"target_transform='log' needs positive values; rows {bad} are <= 0")
         t = self._to_model_scale(y)  # everything below, the rehearsal included, works on this scale
         self.design_ = InteractionDesign.fit(X, self.descriptors, self.categories, self.min_fraction,
-                                             self.min_contrast_rows)
+                                             self.min_contrast_rows, self.minority_rule, self.screen_categories)
         Z = self.design_.matrix(X)
         sampler = make_sampler(self.sampler, self.seed, self.health)
         self.scaling_, self.posterior_, self.idata_, diagnostics = self._sample(Z, t, sampler, warn=True)
