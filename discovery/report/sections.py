@@ -377,7 +377,7 @@ def _pool_summary_rows(summary: dict) -> list[list[Cell]]:
         if isinstance(value, dict):
             rows += [[text(label.format(_ORIGINS.get(name, name))), _count(count)] for name, count in value.items()]
         elif isinstance(value, bool):
-            rows.append([text(label), text("yes" if value else "no")])
+            rows.append([text(label), Cell("yes" if value else "no", numeric=True)])
         else:
             rows.append([text(label), _count(_KINDS.get(value, value) if isinstance(value, str) else value)])
     return rows
