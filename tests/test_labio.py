@@ -50,6 +50,7 @@ def proposals(candidates):
             "lower_90": [0.5, 12000.0, -0.001, 1.0],
             "upper_90": [2.0, 12600.0, 0.001, 3.0],
             "prob_beat_best": [0.12345, 0.5, 0.01, 0.9],
+            "prob_feasible": [0.9, float("nan"), 0.5, 1.0],
             "acquisition_value": [1.23456e-8, 0.3, 0.2, 0.1],
             "nearest_measured_id": ["M1", "M2", None, "M1"],
             "nearest_measured_smiles": ["CC", "c1ccccc1", None, "CC"],

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from discovery.model import FitDiagnostics, PropertyModel, TargetTransform
+from discovery.model import FitDiagnostics, PropertyModel, TargetTransform, molecule_groups
 from discovery.objective import Direction
 from discovery.tables import PROPOSALS
 
@@ -167,15 +167,24 @@ def observed_coverage(pit: np.ndarray, nominal: np.ndarray) -> np.ndarray:
 
 def loo_summary(
     model: PropertyModel, X: pd.DataFrame, y: np.ndarray, limits: tuple[float | None, float | None] = (None, None),
+    noise_sd: np.ndarray | None = None,
 ) -> pd.DataFrame | None:
     """The `cv` table of the measured molecules from one fit (`model.leave_one_out`), or None for
     a model that gives no leave-one-out predictives. The draws are clipped to the property's
-    physical `limits` (None: no limit), as the proposals are."""
+    physical `limits` (None: no limit), as the proposals are.
+
+    Rows of X are measurements: replicates of a molecule (same `identity`) are left out together
+    and shown as one row, the mean of its replicates against the predictive of one new
+    measurement (a mean of several is less noisy, so its interval errs on the wide side).
+    """
     if not model.capabilities.leave_one_out:
         return None
-    loo = model.leave_one_out(X, y)
-    draws = loo.observation_draws
+    loo = model.leave_one_out(X, y, noise_sd)
+    groups = molecule_groups(X)
+    first = np.unique(groups, return_index=True)[1]
+    means = np.bincount(groups, weights=np.asarray(y, dtype=float)) / np.bincount(groups)
+    draws = loo.observation_draws[:, first]
     if limits != (None, None):
         draws = np.clip(draws, *limits)
     point = "median" if model.target_transform is TargetTransform.LOG else "mean"
-    return predictive_summary(X["smiles"], y, draws, loo.weights, point=point)
+    return predictive_summary(X["smiles"].iloc[first], means, draws, loo.weights[:, first], point=point)

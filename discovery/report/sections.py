@@ -209,6 +209,8 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
             Cell(number(row.mean), row.mean, numeric=True, css="mean"),
             Cell(interval(row.lower_90, row.upper_90), optimistic, numeric=True, css="interval"),
             Cell(percent(row.prob_beat_best), row.prob_beat_best, numeric=True, css="prob"),
+            Cell("–" if row.prob_feasible != row.prob_feasible else percent(row.prob_feasible),
+                 -1.0 if row.prob_feasible != row.prob_feasible else row.prob_feasible, numeric=True, css="feasible"),
             Cell(number(row.acquisition_value), row.acquisition_value, numeric=True, css="acquisition"),
             Cell(
                 structure_svg(str(row.nearest_measured_smiles), options.neighbour_width, options.neighbour_height)
@@ -225,10 +227,12 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
         f'<p class="lead">Ranked by the acquisition function; predictions are {escape(data.target_label)}. '
         "Click a column header to sort. "
         f"<b>P(beats best)</b> is the posterior probability that the true value lies {better} the best measured one; "
+        "<b>P(feasible)</b> is the chance the lab can make and measure it, learned from failed experiments "
+        "(– until enough have failed); "
         "<b>similarity</b> is the Tanimoto similarity to the closest measured molecule (1 = identical).</p>"
         + '<div class="scroll">'
         + table(
-            ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)",
+            ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)", "P(feasible)",
              "Acquisition", "Nearest measured", "Similarity", "Domain"],
             rows, row_classes=classes, css="proposals",
         )
