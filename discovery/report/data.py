@@ -14,6 +14,7 @@ Column contracts (extra columns are ignored; missing ones raise a ValueError nam
   from predictive draws.
 - `last_round`: smiles, mean, lower_90, upper_90, measured — the previous round's proposals,
   as predicted then, with the value the lab measured.
+- `failed`: candidate_id, smiles, reason, round — experiments the lab could not carry out.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ POOL_COLUMNS = ("mean", "lower_90", "upper_90")
 COEFFICIENT_COLUMNS = ("term", "label", "mean", "lower_5", "upper_95", "excludes_zero")
 CV_COLUMNS = ("smiles", "y", "mean", "lower_90", "upper_90", "pit")
 LAST_ROUND_COLUMNS = ("smiles", "mean", "lower_90", "upper_90", "measured")
+FAILED_COLUMNS = ("candidate_id", "smiles", "reason", "round")
 
 
 @dataclass
@@ -44,7 +46,7 @@ class ReportData:
         round: The round these proposals are for (measured data has rounds < this).
         target: Property column name, e.g. "dielectric_constant".
         direction: Which way is better ("max" or "min").
-        measured: Every measured molecule so far.
+        measured: Every measured molecule so far, one row each (replicates averaged).
         proposals: The candidates proposed for the lab, ranked.
         pool: Predicted value and 90 % interval of every pool candidate.
         coefficients: Posterior summary of the model terms, strongest first.
@@ -59,6 +61,8 @@ class ReportData:
         model_scale: The scale the model is linear in, when not the target itself (e.g.
             "ln dielectric constant" for a log-target model): the unit of the coefficients and of
             the calibrated model error. None: `target_label`.
+        failed: Failed experiments (never proposed again), or None.
+        feasibility_note: How the failures were used this round (one sentence), or "".
     """
 
     campaign: str
@@ -77,6 +81,8 @@ class ReportData:
     unit: str = ""
     model_name: str = "Bayesian interaction linear regression"
     model_scale: str | None = None
+    failed: pd.DataFrame | None = None
+    feasibility_note: str = ""
 
     def __post_init__(self) -> None:
         self.direction = Direction(self.direction)
@@ -87,6 +93,7 @@ class ReportData:
             "coefficients": (self.coefficients, COEFFICIENT_COLUMNS),
             "cv": (self.cv, CV_COLUMNS),
             "last_round": (self.last_round, LAST_ROUND_COLUMNS),
+            "failed": (self.failed, FAILED_COLUMNS),
         }
         for name, (table, columns) in tables.items():
             if table is None:

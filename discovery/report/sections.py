@@ -283,7 +283,22 @@ def progress(data: ReportData, options: ReportOptions) -> str:
             Cell(number(best_here), best_here, numeric=True),
             Cell(number(best_so_far), best_so_far, numeric=True),
         ])
-    return plot + table(["Round", "Measured", "Best in round", "Best so far"], rows, css="compact")
+    return plot + table(["Round", "Measured", "Best in round", "Best so far"], rows, css="compact") + _failed(data)
+
+
+def _failed(data: ReportData) -> str:
+    """The failed experiments: never proposed again, and what the feasibility model made of them."""
+    if data.failed is None or data.failed.empty:
+        return ""
+    rows = [[
+        Cell(escape(str(r.candidate_id)), str(r.candidate_id)),
+        Cell(f'<span class="smiles">{escape(str(r.smiles))}</span>', str(r.smiles)),
+        Cell(escape(str(r.reason)), str(r.reason)),
+        Cell("seed data" if int(r.round) == 0 else f"round {int(r.round)}", int(r.round)),
+    ] for r in data.failed.itertuples()]
+    return (f"<h3>Failed experiments ({len(rows)})</h3><p class=\"lead\">These molecules could not be made or "
+            f"measured; they are never proposed again. {escape(data.feasibility_note)}</p>"
+            + table(["Candidate", "SMILES", "Reason", "Round"], rows, css="compact"))
 
 
 def glossary() -> str:
