@@ -134,14 +134,19 @@ def lookup(tmp_path):
     return path
 
 
-def _settings(tmp_path, lookup, *overrides) -> RunSettings:
+def _config(tmp_path, lookup, *overrides) -> dict:
+    """The composed run config of a small backtest campaign in `tmp_path / "runs"`."""
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[
             "campaign=backtest", f"campaign.lookup.path={lookup}", "campaign.initial.n=12", "campaign.rounds=3",
             "acquisition.batch_size=4", "acquisition=qlognei", f"state_dir={tmp_path / 'runs'}", "progress=false",
             *overrides,
         ])
-    return RunSettings.from_config(OmegaConf.to_container(cfg, resolve=True))
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _settings(tmp_path, lookup, *overrides) -> RunSettings:
+    return RunSettings.from_config(_config(tmp_path, lookup, *overrides))
 
 
 def _campaign(settings: RunSettings, parts: Parts) -> Campaign:

@@ -68,7 +68,7 @@ _SIGNIFICANT_FIGURES = 4
 _REL_TOL = 1e-9  # two values this close are the same measurement
 _MAX_WIDTH = 60  # xlsx column width cap, in characters
 # A spreadsheet runs a cell starting with these as a formula (CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0"}
 _STATUS = {"": Outcome.MEASURED, "ok": Outcome.MEASURED, "measured": Outcome.MEASURED, "failed": Outcome.FAILED}
@@ -92,7 +92,8 @@ class ResultsFileError(ValueError):
     """
 
     def __init__(self, problems: Sequence[str], path: Path | None = None) -> None:
-        self.problems = list(problems)
+        # a hostile file's control characters (terminal escapes) are shown escaped, never sent to a terminal
+        self.problems = [_printable(p) for p in problems]
         self.path = path
         where = f"{path.name}: " if path is not None else ""
         count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
@@ -162,9 +163,13 @@ def write_table(table: pd.DataFrame, path: Path, *, xlsx: bool = False) -> list[
 
 
 def safe_cell(value: object) -> object:
-    """`value`, or for text a spreadsheet would run as a formula, the same text after an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """`value`, or for text a spreadsheet would run as a formula, the same text after an apostrophe.
+    A carriage return becomes a line break: the CSV writer quotes cells with line breaks, but a bare
+    carriage return would start a new row in a spreadsheet, whose first cell could be a formula."""
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -465,13 +470,15 @@ def _map_columns(header: list[object], path: Path) -> dict[str, int]:
         for key, found in positions.items()
         if len(found) > 1
     ]
-    if "value" not in positions or not ({"candidate_id", "smiles"} & positions.keys()):
+    # a file of failures or retractions only may have no value column
+    if not ({"value", "status", "action"} & positions.keys()) or not ({"candidate_id", "smiles"} & positions.keys()):
         found = ", ".join(repr(_text(h)) for h in header if not _is_empty(h)) or "none"
         hint = ""
         if len(header) == 1 and any(sep in _text(header[0]) for sep in ";\t"):
             hint = "; the file looks separated by ';' or tabs, save it as comma-separated CSV"
         problems.append(
-            f"missing column(s): expected 'value' and at least one of 'candidate_id', 'smiles'; found {found}{hint}"
+            f"missing column(s): expected 'value' (or 'status' / 'action') and at least one of 'candidate_id', "
+            f"'smiles'; found {found}{hint}"
         )
     if problems:
         raise ResultsFileError(problems, path)
@@ -573,6 +580,10 @@ def _parse_date(raw: object, problems: list[str]) -> str | None:
 
 def _same_value(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=_REL_TOL)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _text(raw: object) -> str:
