@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig
@@ -35,13 +37,15 @@ from discovery.config import run_app
 log = logging.getLogger("discovery.run")
 
 
-def run(cfg: DictConfig) -> RoundSummary | None:
-    """Validate the config and run the campaign; returns the last round's summary (None for an audit)."""
+def run(cfg: DictConfig | Mapping[str, Any],
+        open_campaign: Callable[[RunSettings], Campaign] = Campaign.open) -> RoundSummary | None:
+    """Validate the config and run the campaign (built by `open_campaign`: tests pass fast
+    collaborators); returns the last round's summary (None for an audit)."""
     settings = RunSettings.from_config(cfg)
     doing = ("audit" if settings.audit is not None else f"ingest {settings.ingest}" if settings.ingest is not None
              else f"{settings.campaign.mode} round")
     with campaign_lock(settings.campaign_dir, doing):
-        return execute(Campaign.open(settings), settings)
+        return execute(open_campaign(settings), settings)
 
 
 def execute(campaign: Campaign, settings: RunSettings) -> RoundSummary | None:

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -204,6 +205,8 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> None:
 def _xlsx_cell(value: object) -> object:
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, str):  # control characters a worksheet cannot hold
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     # NaN, None, pd.NA and NaT become empty cells.
     return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
 
