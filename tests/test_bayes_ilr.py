@@ -339,16 +339,19 @@ def _noisy_table(seed):
     return X, f + rng.normal(0, np.hypot(0.3, known)), known
 
 
-def test_known_noise_enters_the_likelihood_and_gibbs_and_nuts_agree():
+@pytest.mark.parametrize("likelihood", ["normal", "student_t"])
+def test_known_noise_enters_the_likelihood_and_gibbs_and_nuts_agree(likelihood):
     """Known SDs s_i: the noise the model estimates is what is left (σ ≈ 0.3, not √(0.3² + s²)),
-    and the exact Gibbs sampler and NUTS sample one posterior (σ and the main coefficients)."""
+    and the exact Gibbs sampler and NUTS sample one posterior (σ and the coefficients), with a
+    normal likelihood and with a Student-t one (its scale mixture plus the known noise)."""
     X, y, known = _noisy_table(5)
     fits = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, sampler, noise in (("gibbs", {"draws": 800}, known), ("nuts", {"method": "nutpie", "draws": 800},
                                                                           known), ("ignored", {"draws": 400}, None)):
-            fits[name] = BayesianILR(seed=2, sampler=sampler, calibration={"method": "none"}).fit(X, y, noise_sd=noise)
+            fits[name] = BayesianILR(seed=2, sampler=sampler, calibration={"method": "none"},
+                                     prior={"likelihood": likelihood}).fit(X, y, noise_sd=noise)
     sigma = {name: float(fit.posterior_.sigma.mean() * fit.scaling_.y_scale) for name, fit in fits.items()}
     assert sigma["gibbs"] < 0.6 < sigma["ignored"], sigma
     for name in ("beta", "sigma"):

@@ -266,7 +266,7 @@ class CampaignStore:
             "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, m.reason, m.date, m.notes, m.round"
             f" FROM measurements m JOIN molecules mol USING (candidate_id) WHERE m.outcome = 'failed' AND {_current('m')}"
             " AND m.id = (SELECT MAX(f.id) FROM measurements f WHERE f.candidate_id = m.candidate_id"
-            "             AND f.outcome = 'failed')"
+            f"             AND f.outcome = 'failed' AND {_current('f')})"
             " AND NOT EXISTS (SELECT 1 FROM measurements v WHERE v.candidate_id = m.candidate_id"
             f"                AND v.outcome = 'measured' AND {_current('v')})"
             " ORDER BY m.candidate_id"
