@@ -49,6 +49,8 @@ PROPOSALS = Table("proposals", (
     Column("lower_90", "lower end of the 90 % interval of a new measurement, property units"),
     Column("upper_90", "upper end of that interval"),
     Column("prob_beat_best", "probability that the property itself beats the best measured value"),
+    Column("prob_feasible", "probability that the lab can make and measure it, learned from failed experiments "
+                            "(empty until enough have failed)"),
     Column("acquisition_value", "the strategy's score at this pick, given the earlier picks"),
     Column("nearest_measured_id", "the most similar measured molecule (Morgan-fingerprint Tanimoto)"),
     Column("nearest_measured_smiles", "its SMILES"),

@@ -175,3 +175,43 @@ def test_proposal_table_reports_interval_chance_and_nearest_neighbour():
     np.testing.assert_allclose(table["prob_beat_best"], (chosen > 1.0).mean(0))
     assert table["nearest_similarity"].between(0, 1).all()
     assert set(table["nearest_measured_id"]) <= {f"M{i}" for i in measured_idx}
+
+
+@pytest.mark.parametrize("strategy", ["qlognei", "qlogei", "qpi"])
+def test_feasibility_multiplies_each_picks_value(strategy):
+    """A candidate the lab will almost surely fail on is not the first pick, and the first pick's
+    value is the unweighted value times its probability (plus its log on the log scale)."""
+    problem = linear_problem(2, n_pool=300)
+    settings = AcquisitionSettings(strategy=strategy, batch_size=3)
+    plain = select_batch(problem["pool_draws"], problem["measured_draws"], problem["measured_values"], "max", settings)
+    feasibility = np.full(300, 0.8)
+    feasibility[plain.indices[0]] = 1e-6
+    weighted = select_batch(problem["pool_draws"], problem["measured_draws"], problem["measured_values"], "max",
+                            settings, feasibility=feasibility)
+    assert weighted.indices[0] != plain.indices[0]
+    again = select_batch(problem["pool_draws"], problem["measured_draws"], problem["measured_values"], "max",
+                         settings, feasibility=np.full(300, 0.8))
+    np.testing.assert_array_equal(again.indices, plain.indices)  # a constant probability changes no ranking
+    expected = plain.acquisition_values[0] * 0.8 if strategy == "qpi" else plain.acquisition_values[0] + np.log(0.8)
+    assert again.acquisition_values[0] == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="probabilities in"):
+        select_batch(problem["pool_draws"], problem["measured_draws"], problem["measured_values"], "max", settings,
+                     feasibility=np.zeros(300))
+
+
+def test_feasibility_model_learns_where_experiments_fail():
+    import pandas as pd
+
+    from discovery.model.feasibility import FeasibilityModel
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"size": rng.normal(0, 1, 60), "polarity": rng.normal(0, 1, 60), "ring": rng.integers(0, 2, 60),
+                      "smiles": ["C"] * 60})
+    feasible = X["size"].to_numpy() < 1.0  # big molecules cannot be made
+    model = FeasibilityModel().fit(X, feasible)
+    assert model.columns_ == ["size", "polarity"]  # 0/1 categories and text are left out
+    test = pd.DataFrame({"size": [-1.0, 2.5, 30.0], "polarity": [0.0, 0.0, 0.0], "ring": [0, 0, 0], "smiles": "C"})
+    p = model.predict_proba(test)
+    assert p[0] > 0.9 and p[1] < 0.2 and 0 < p[2] < 0.05
+    with pytest.raises(ValueError, match="both measured and failed"):
+        FeasibilityModel().fit(X, np.ones(60, dtype=bool))

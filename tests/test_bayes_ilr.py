@@ -326,3 +326,62 @@ def test_log_target_gives_positive_predictions_in_target_units(tmp_path):
     np.testing.assert_array_equal(BayesianILR.load(tmp_path / "log").predict(X).mean, prediction.mean)
     with pytest.raises(ValueError, match="positive values"):
         BayesianILR(target_transform="log").fit(X, y - 20.0)
+
+
+def _noisy_table(seed):
+    """40 molecules, 10 of them measured twice; each measurement with its own known SD."""
+    X, f = _table(40, seed)
+    ids = [f"m{i}" for i in range(40)] + [f"m{i}" for i in range(10)]
+    X = pd.concat([X, X.iloc[:10]], ignore_index=True).assign(identity=ids, smiles=ids)
+    f = np.r_[f, f[:10]]
+    rng = np.random.default_rng(seed + 1)
+    known = rng.uniform(0.2, 1.5, len(f))
+    return X, f + rng.normal(0, np.hypot(0.3, known)), known
+
+
+@pytest.mark.parametrize("likelihood", ["normal", "student_t"])
+def test_known_noise_enters_the_likelihood_and_gibbs_and_nuts_agree(likelihood):
+    """Known SDs s_i: the noise the model estimates is what is left (σ ≈ 0.3, not √(0.3² + s²)),
+    and the exact Gibbs sampler and NUTS sample one posterior (σ and the coefficients), with a
+    normal likelihood and with a Student-t one (its scale mixture plus the known noise)."""
+    X, y, known = _noisy_table(5)
+    fits = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, sampler, noise in (("gibbs", {"draws": 800}, known), ("nuts", {"method": "nutpie", "draws": 800},
+                                                                          known), ("ignored", {"draws": 400}, None)):
+            fits[name] = BayesianILR(seed=2, sampler=sampler, calibration={"method": "none"},
+                                     prior={"likelihood": likelihood}).fit(X, y, noise_sd=noise)
+    sigma = {name: float(fit.posterior_.sigma.mean() * fit.scaling_.y_scale) for name, fit in fits.items()}
+    assert sigma["gibbs"] < 0.6 < sigma["ignored"], sigma
+    for name in ("beta", "sigma"):
+        draws = {m: fits[m].idata_.posterior[name] for m in ("gibbs", "nuts")}
+        gap = np.abs(draws["gibbs"].mean(("chain", "draw")).values - draws["nuts"].mean(("chain", "draw")).values)
+        spread = np.maximum(draws["gibbs"].std(("chain", "draw")).values, 0.01)
+        assert (gap <= 0.25 * spread + 0.005).all(), (name, np.max(gap / spread))
+    # replicates are left out together: their rows share one set of leave-one-out weights
+    loo = fits["gibbs"].leave_one_out(X, y, known)
+    np.testing.assert_allclose(loo.weights[:, 0], loo.weights[:, 40])
+    cv = loo_summary(fits["gibbs"], X, y, noise_sd=known)
+    assert len(cv) == 40 and cv["y"].iloc[0] == pytest.approx((y[0] + y[40]) / 2)
+
+
+def test_known_noise_is_validated_and_refused_by_models_that_cannot_use_it():
+    X, y, known = _noisy_table(6)
+    with pytest.raises(ValueError, match="one SD per training row"):
+        BayesianILR().fit(X, y, noise_sd=known[:5])
+    with pytest.raises(ValueError, match=">= 0"):
+        BayesianILR().fit(X, y, noise_sd=-known)
+    with pytest.raises(ValueError, match="cannot use known measurement uncertainties"):
+        make_model("pls_ilr").fit(X, y, noise_sd=known)
+    # NaN means not known: all-NaN is the same as none (no known noise)
+    from discovery.model import check_noise_sd
+
+    assert check_noise_sd(np.full(len(y), np.nan), len(y)) is None
+
+
+def test_the_rehearsal_splits_by_molecule():
+    y = np.array([1.0, 1.1, 5.0, 5.2, 3.0, 3.0, 2.0, 4.0, 2.5, 3.5])
+    groups = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5, 6])
+    held, core = tail_split(y, 0.1, groups)
+    assert set(held) == {0, 1, 2, 3, 6, 7} and set(core) == {4, 5, 8, 9}

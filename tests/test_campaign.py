@@ -118,19 +118,31 @@ def test_propose_wait_reject_ingest_propose(tmp_path, seed_csv):
     assert count(db, "measurements") == n_measurements and count(db, "rounds") == 1
 
     good = proposals.copy()
-    good["value"] = [30.0, 12.0, 5.0]
+    good["value"] = [30.0, 12.0, None]
+    good["uncertainty"] = [1.5, None, None]
+    good["status"] = ["", "", "failed"]
+    good["reason"] = ["", "", "insoluble in every solvent tried"]
     good.to_csv(tmp_path / "results.csv", index=False)
     second = run(command(state, seed_csv, f"ingest={tmp_path / 'results.csv'}"))
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "3 new measurement" in second.stdout and "round 2" in second.stdout
+    assert "2 new measurement(s), 1 failed experiment(s)" in second.stdout and "round 2" in second.stdout
     assert count(db, "measurements") == n_measurements + 3
     round2 = pd.read_csv(folder / "proposals" / "round_002.csv")
-    check_report((folder / "report.html").read_text(encoding="utf-8"), round2, round_number=2)
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    check_report(html, round2, round_number=2)
+    assert "Failed experiments (1)" in html and "insoluble in every solvent tried" in html
     assert not set(round2["candidate_id"]) & set(proposals["candidate_id"])
+    assert round2["prob_feasible"].isna().all()  # one failure: no feasibility model yet
 
     repeat = run(command(state, seed_csv, f"ingest={tmp_path / 'results.csv'}"))
     assert repeat.returncode == 0 and "0 new measurement" in repeat.stdout
     assert count(db, "measurements") == n_measurements + 3 and count(db, "rounds") == 2
+
+    audit = run(command(state, seed_csv, f"audit={tmp_path / 'audit.csv'}"))
+    assert audit.returncode == 0 and f"{n_measurements + 3} record(s) written" in audit.stdout, audit.stderr[-3000:]
+    history = pd.read_csv(tmp_path / "audit.csv")
+    assert len(history) == n_measurements + 3 and count(db, "rounds") == 2  # an audit runs no round
+    assert history["outcome"].tolist().count("failed") == 1 and (history["source"] == str(tmp_path / "results.csv")).sum() == 3
 
 
 @pytest.mark.slow

@@ -222,7 +222,7 @@ class _LeastSquares(PropertyModel):
         self.columns = columns
         self.seed = seed
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, noise_sd):
         A = np.column_stack([np.ones(len(X)), X[list(self.columns)].to_numpy(float)])
         self.coef_, *_ = np.linalg.lstsq(A, y, rcond=None)
         self.noise_ = float(np.std(y - A @ self.coef_)) + 1e-3
@@ -365,9 +365,9 @@ def test_evaluate_loop_with_tiny_model(data, tmp_path):
     assert row["warnings"] == []
 
     class Noisy(_LeastSquares):
-        def _fit(self, X, y):
+        def _fit(self, X, y, noise_sd):
             warnings.warn("few effective draws", UserWarning, stacklevel=1)
-            super()._fit(X, y)
+            super()._fit(X, y, noise_sd)
 
     noisy = evaluate(data.table, data.y, lambda: Noisy(["mw"]), splits)
     assert noisy.splits[0]["warnings"] == ["UserWarning: few effective draws"]

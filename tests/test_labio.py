@@ -13,6 +13,7 @@ from discovery.campaign.labio import (
     read_results,
     write_proposals,
 )
+from discovery.campaign.ledger import STORED_COLUMNS, IngestRules
 from discovery.chem import parse_molecule
 from discovery.tables import PROPOSALS
 
@@ -22,7 +23,14 @@ SMILES = {
     "C000003": "[*]CC([*])c1ccccc1",
     "C000004": "CC(C)=O",
 }
-NO_MEASUREMENTS = pd.DataFrame({"identity": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
+NO_MEASUREMENTS = pd.DataFrame({c: pd.Series(dtype=float if c == "value" else object) for c in STORED_COLUMNS})
+
+
+def stored(rows):
+    """The store's records after storing `rows` (each current, none replacing another)."""
+    return pd.DataFrame({"measurement_id": range(1, len(rows) + 1), "identity": [r.identity for r in rows],
+                         "outcome": "measured", "value": [r.value for r in rows], "reason": None, "replaces": None,
+                         "current": True})
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +58,7 @@ def proposals(candidates):
             "lower_90": [0.5, 12000.0, -0.001, 1.0],
             "upper_90": [2.0, 12600.0, 0.001, 3.0],
             "prob_beat_best": [0.12345, 0.5, 0.01, 0.9],
+            "prob_feasible": [0.9, float("nan"), 0.5, 1.0],
             "acquisition_value": [1.23456e-8, 0.3, 0.2, 0.1],
             "nearest_measured_id": ["M1", "M2", None, "M1"],
             "nearest_measured_smiles": ["CC", "c1ccccc1", None, "CC"],
@@ -140,13 +149,13 @@ def test_reingesting_stored_results_is_a_no_op_but_new_replicates_are_kept(propo
     csv_path = write_proposals(proposals, tmp_path, 1, target="y", xlsx=False)[0]
     fill_csv(csv_path, {"C000001": {"value": "3.25"}, "C000002": {"value": "7"}})
     rows, _ = read_results(csv_path, candidates=candidates, measured=NO_MEASUREMENTS)
-    stored = pd.DataFrame({"identity": [r.identity for r in rows], "value": [r.value for r in rows]})
+    records = stored(rows)
 
-    assert read_results(csv_path, candidates=candidates, measured=stored) == ([], 2)
+    assert read_results(csv_path, candidates=candidates, measured=records) == ([], 2)
 
     # A later file with a different value for C000002 is a replicate measurement.
     fill_csv(csv_path, {"C000002": {"value": "7.5"}})
-    rows, already_stored = read_results(csv_path, candidates=candidates, measured=stored)
+    rows, already_stored = read_results(csv_path, candidates=candidates, measured=records)
     assert [(r.candidate_id, r.value) for r in rows] == [("C000002", 7.5)]
     assert already_stored == 1
 
@@ -345,10 +354,10 @@ def test_values_outside_the_physical_limits_are_rejected(candidates, tmp_path):
     header = ["candidate_id", "smiles", "value"]
     path = write_csv(tmp_path / "r.csv", header, [["C000001", "", "0.5"], ["C000002", "", "1"]])
     with pytest.raises(ResultsFileError) as info:
-        read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, limits=(1.0, None))
+        read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, rules=IngestRules(limits=(1.0, None)))
     [problem] = info.value.problems
     assert problem.startswith("row 2: value '0.5' is outside the property's physical limits [1, inf]")
     # inclusive limits, and none by default
-    rows, _ = read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, limits=(0.5, 1.0))
+    rows, _ = read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, rules=IngestRules(limits=(0.5, 1.0)))
     assert [r.value for r in rows] == [0.5, 1.0]
     assert len(read_results(path, candidates=candidates, measured=NO_MEASUREMENTS)[0]) == 2

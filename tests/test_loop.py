@@ -39,12 +39,14 @@ def _value(smiles: str) -> float:
 
 
 class Toy(PropertyModel):
-    """Bayesian linear regression with a fixed N(0, 10²) prior and the noise SD known: the exact
-    posterior in closed form, so a fit takes microseconds."""
+    """Bayesian linear regression with a fixed N(0, 10²) prior and the noise SD known (plus the
+    lab's known SD of each measurement): the exact posterior in closed form, so a fit takes
+    microseconds."""
 
-    capabilities = Capabilities(posterior_draws=True, persistence=True, descriptors=True)
+    capabilities = Capabilities(posterior_draws=True, persistence=True, descriptors=True, known_noise=True)
     columns = ("logp", "tpsa", "heavy_atoms")
     fits = 0  # fits done, in this process
+    last_fit: tuple = ()  # (X, y, noise_sd) of the last fit, in this process
 
     def __init__(self, noise: float = 0.3, n_draws: int = 64, seed: int = 0) -> None:
         self.noise, self.n_draws, self.seed = noise, n_draws, seed
@@ -52,12 +54,14 @@ class Toy(PropertyModel):
     def _design(self, X: pd.DataFrame) -> np.ndarray:
         return np.column_stack([np.ones(len(X)), X[list(self.columns)].to_numpy(float)])
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         Toy.fits += 1
+        Toy.last_fit = (X, y, noise_sd)
         A = self._design(X)
-        precision = A.T @ A / self.noise**2 + np.eye(A.shape[1]) / 100.0
+        weight = 1.0 / (self.noise**2 + (0.0 if noise_sd is None else noise_sd**2))
+        precision = (A * np.broadcast_to(weight, len(y))[:, None]).T @ A + np.eye(A.shape[1]) / 100.0
         self.cov_ = np.linalg.inv(precision)
-        self.mean_ = self.cov_ @ A.T @ y / self.noise**2
+        self.mean_ = self.cov_ @ A.T @ (weight * y)
         rng = np.random.default_rng(self.seed)
         self.draws_ = rng.multivariate_normal(self.mean_, self.cov_, size=self.n_draws)
 
@@ -130,14 +134,19 @@ def lookup(tmp_path):
     return path
 
 
-def _settings(tmp_path, lookup, *overrides) -> RunSettings:
+def _config(tmp_path, lookup, *overrides) -> dict:
+    """The composed run config of a small backtest campaign in `tmp_path / "runs"`."""
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[
             "campaign=backtest", f"campaign.lookup.path={lookup}", "campaign.initial.n=12", "campaign.rounds=3",
             "acquisition.batch_size=4", "acquisition=qlognei", f"state_dir={tmp_path / 'runs'}", "progress=false",
             *overrides,
         ])
-    return RunSettings.from_config(OmegaConf.to_container(cfg, resolve=True))
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _settings(tmp_path, lookup, *overrides) -> RunSettings:
+    return RunSettings.from_config(_config(tmp_path, lookup, *overrides))
 
 
 def _campaign(settings: RunSettings, parts: Parts) -> Campaign:

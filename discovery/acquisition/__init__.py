@@ -10,9 +10,17 @@ describes the chosen candidates for the lab.
 from discovery.acquisition.model import DrawTableModel
 from discovery.acquisition.proposals import nearest_measured, proposal_table
 from discovery.acquisition.sampler import AllDrawsSampler
-from discovery.acquisition.strategies import STRATEGIES, AcquisitionSettings, Selection, Strategy, select_batch
+from discovery.acquisition.strategies import (
+    FEASIBILITY_WEIGHTED,
+    STRATEGIES,
+    AcquisitionSettings,
+    Selection,
+    Strategy,
+    select_batch,
+)
 
 __all__ = [
+    "FEASIBILITY_WEIGHTED",
     "STRATEGIES",
     "AcquisitionSettings",
     "AllDrawsSampler",

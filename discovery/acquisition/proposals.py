@@ -39,6 +39,7 @@ def proposal_table(
     measured_fps: np.ndarray,
     best_value: float,
     direction: Direction | str,
+    prob_feasible: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per chosen candidate, in pick order.
 
@@ -50,6 +51,8 @@ def proposal_table(
         measured_ids, measured_smiles, measured_fps: The measured molecules.
         best_value: The best measured value (property units).
         direction: Which way is better ("max" or "min").
+        prob_feasible: The whole pool's probability of being feasible, shape (n_pool,), or None
+            before there is a feasibility model (the column is then empty).
 
     Returns:
         The `discovery.tables.PROPOSALS` table.
@@ -69,6 +72,7 @@ def proposal_table(
         "lower_90": lower,
         "upper_90": upper,
         "prob_beat_best": prob,
+        "prob_feasible": np.full(len(idx), np.nan) if prob_feasible is None else np.asarray(prob_feasible)[idx],
         "acquisition_value": selection.acquisition_values,
         "nearest_measured_id": [measured_ids[j] if j >= 0 else "" for j in near],
         "nearest_measured_smiles": [measured_smiles[j] if j >= 0 else "" for j in near],

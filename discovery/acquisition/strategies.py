@@ -10,6 +10,13 @@ BoTorch strategies choose the batch by sequential greedy conditioning with
 `optimize_acqf_discrete` (one pick at a time, earlier picks as pending points), which is also where
 the optional diversity rule removes candidates too similar to a pick. Thompson sampling, greedy
 mean and random need no acquisition function and rank the draws directly.
+
+A probability that each candidate can be made and measured (`feasibility`, from failed
+experiments) multiplies the value of each pick, as in constrained Bayesian optimisation (Gardner
+et al. 2014, "Bayesian optimization with inequality constraints", ICML): the log-scale strategies
+(qLogNEI, qLogEI) add its logarithm, the probability strategies (qPI, exceed_target) multiply it.
+qUCB, Thompson sampling, greedy mean and random have no scale on which a product means anything;
+they rank without it (`FEASIBILITY_WEIGHTED` lists those that use it).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from botorch.acquisition import (
     qLogExpectedImprovement,
     qLogNoisyExpectedImprovement,
@@ -59,6 +67,10 @@ STRATEGIES: dict[Strategy, str] = {
 }
 #: strategies that rank the draws directly, without a BoTorch acquisition function
 _DIRECT = (Strategy.THOMPSON, Strategy.GREEDY_MEAN, Strategy.RANDOM)
+#: strategies whose values are log-scale: a probability enters as its logarithm
+_LOG_SCALE = (Strategy.QLOGNEI, Strategy.QLOGEI)
+#: strategies that weight each pick by the candidate's probability of being feasible
+FEASIBILITY_WEIGHTED = (*_LOG_SCALE, Strategy.QPI, Strategy.EXCEED_TARGET)
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,7 @@ def select_batch(
     *,
     available: np.ndarray | None = None,
     fingerprints: np.ndarray | None = None,
+    feasibility: np.ndarray | None = None,
     seed: int = 0,
 ) -> Selection:
     """Choose `settings.batch_size` candidates from the pool.
@@ -150,6 +163,9 @@ def select_batch(
             already proposed ones); None = all.
         fingerprints: Morgan bit vectors of the pool, shape (n_pool, n_bits); needed when
             `settings.min_tanimoto_distance` > 0.
+        feasibility: Probability that each candidate can be made and measured, shape (n_pool,),
+            in (0, 1]; multiplies each pick's value for the `FEASIBILITY_WEIGHTED` strategies
+            (None: every candidate is feasible).
         seed: Seed of Thompson sampling and random selection.
 
     Returns:
@@ -172,6 +188,10 @@ def select_batch(
     available = np.ones(n_pool, dtype=bool) if available is None else np.asarray(available, dtype=bool).copy()
     if settings.min_tanimoto_distance > 0 and fingerprints is None:
         raise ValueError("the diversity rule (min_tanimoto_distance > 0) needs the pool's fingerprints")
+    if feasibility is not None:
+        feasibility = np.asarray(feasibility, dtype=np.float64)
+        if feasibility.shape != (n_pool,) or not ((feasibility > 0) & (feasibility <= 1)).all():
+            raise ValueError(f"feasibility must be {n_pool} probabilities in (0, 1], got shape {feasibility.shape}")
 
     # standardise and orient: the strategies below always maximise on a unit scale
     sign = direction.sign
@@ -203,6 +223,9 @@ def select_batch(
         best_measured = to_unit(measured_draws).max(axis=1, keepdims=True)
         model = DrawTableModel(np.concatenate([best_measured, unit_pool], axis=1))
         acqf = _acquisition_function(settings, model, to_unit(best), target, to_unit)
+        if feasibility is not None and settings.strategy in FEASIBILITY_WEIGHTED:
+            acqf = _FeasibilityWeighted(acqf, feasibility, log_scale=settings.strategy in _LOG_SCALE,
+                                        incremental=settings.strategy is Strategy.QLOGNEI)
         # per-draw level a candidate must pass to add anything (None: every candidate can)
         floor = {
             Strategy.QLOGNEI: best_measured[:, 0],
@@ -237,6 +260,50 @@ def _acquisition_function(
             model, best_f=float(to_unit(target)), sampler=sampler, tau=settings.pi_temperature
         )
     raise AssertionError(name)
+
+
+class _FeasibilityWeighted(AcquisitionFunction):
+    """The expected value of the batch when the candidate may fail: with V the strategy's value of
+    a batch, B the earlier picks and p the candidate's probability of being feasible,
+    p·V(B ∪ x) + (1 − p)·V(B), the candidate adding nothing when it fails. For the first pick
+    (V(∅) = 0) that is p·V(x): the probability multiplies the value. On a log scale (qLogEI) the
+    same is computed with logaddexp. qLogNEI is `incremental`: BoTorch folds the earlier picks
+    into its baseline, so its value is already the log of what x adds, and log p is added to it.
+    The candidate is the last point of each evaluated batch; the pool sits at offset 1 of the
+    `DrawTableModel`."""
+
+    def __init__(self, inner: AcquisitionFunction, feasibility: np.ndarray, log_scale: bool,
+                 incremental: bool) -> None:
+        super().__init__(inner.model)
+        self.inner = inner
+        self.log_scale = log_scale
+        self.incremental = incremental
+        p = torch.as_tensor(np.r_[1.0, feasibility])  # column 0: the measured baseline
+        self.register_buffer("p", p)
+        self.register_buffer("log_p", torch.log(p))
+        self.register_buffer("log_q", torch.log1p(-p))
+        self.pending_value: torch.Tensor | None = None  # V(B)
+
+    @property
+    def X_pending(self) -> torch.Tensor | None:
+        return self.inner.X_pending
+
+    def set_X_pending(self, X_pending: torch.Tensor | None = None) -> None:
+        self.inner.set_X_pending(X_pending)
+        if X_pending is not None and not self.incremental:
+            # the pending batch on its own: evaluating one of its points again adds nothing
+            self.pending_value = self.inner(X_pending[-1:].unsqueeze(0)).detach()[0]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        value = self.inner(X)
+        index = X[..., -1, 0].round().long()
+        if self.log_scale:
+            weighted = value + self.log_p[index].to(value.dtype)
+            if self.pending_value is None:
+                return weighted
+            return torch.logaddexp(weighted, self.pending_value + self.log_q[index].to(value.dtype))
+        p = self.p[index].to(value.dtype)
+        return p * value + (1 - p) * (0.0 if self.pending_value is None else self.pending_value)
 
 
 class _DiversityRule:

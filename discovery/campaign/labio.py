@@ -6,13 +6,22 @@ Column convention (one file makes the whole round trip):
   the columns of `discovery.tables.PROPOSALS` with `target` after `smiles`, any extra columns the
   caller passed, then four empty columns for the lab: `value, uncertainty, date, notes`. `target` repeats the measured property's name on every row, so the file says what
   `value` means without a comment line that would break CSV readers.
-- The lab fills `value` (and optionally `uncertainty`, `date` as YYYY-MM-DD, `notes`) and sends
-  the same file back; `read_results` reads it unchanged. Rows left without a value were not
-  measured and are skipped. Rows may be added for molecules that were not proposed: give their
-  SMILES/PSMILES and leave `candidate_id` empty.
+- The lab fills `value` (and optionally `uncertainty` as an SD in property units, `date` as
+  YYYY-MM-DD, `notes`) and sends the same file back; `read_results` reads it unchanged. Rows left
+  without a value were not measured and are skipped. An experiment that failed has `status`
+  "failed" and a `reason` ("decomposed"), no value. Rows may be added for molecules that were
+  not proposed: give their SMILES/PSMILES and leave `candidate_id` empty.
+- Any results file may also correct or retract a stored measurement: `action` "correct" (with
+  the right value, or status failed) or "retract", a `reason`, and a `measurement_id` when the
+  molecule has several (see `discovery.campaign.ledger`). A `confirmed` column (yes) lets a value
+  through that the plausibility check would refuse.
 
 `read_results` validates the whole file before returning anything and raises `ResultsFileError`
 listing every problem by spreadsheet row number (header = row 1), so a bad file stores nothing.
+
+Every cell written (`write_proposals`, `write_table`) is spreadsheet-safe: text that a spreadsheet
+would run as a formula (starting with = + - @ or a tab / carriage return) is written with a
+leading apostrophe, as text.
 """
 
 from __future__ import annotations
@@ -20,21 +29,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import logging
 import math
 import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from discovery.campaign.ledger import STORED_COLUMNS, Action, IngestRules, Outcome, ResultRow, plan
 from discovery.chem.molecule import Molecule, MoleculeError, parse_molecule
 from discovery.files import atomic_write
 from discovery.tables import PROPOSALS
@@ -42,13 +53,27 @@ from discovery.tables import PROPOSALS
 log = logging.getLogger(__name__)
 
 #: Empty columns added for the lab to fill; `read_results` reads them back.
-LAB_COLUMNS: tuple[str, ...] = ("value", "uncertainty", "date", "notes")
+LAB_COLUMNS: tuple[str, ...] = ("value", "uncertainty", "status", "reason", "date", "notes")
+#: Columns a results file may add to correct, retract or confirm (not written in proposal files).
+EDIT_COLUMNS: tuple[str, ...] = ("action", "measurement_id", "confirmed")
 #: Column holding the measured property's name on every row.
 TARGET_COLUMN = "target"
+#: Larger results files are refused before they are read: a campaign's round has tens of rows.
+MAX_FILE_BYTES = 50_000_000
+#: Data rows a results file may have (split a larger one).
+MAX_ROWS = 100_000
+#: Problems listed in one message (the count of the rest follows).
+MAX_PROBLEMS_SHOWN = 50
 
 _SIGNIFICANT_FIGURES = 4
 _REL_TOL = 1e-9  # two values this close are the same measurement
 _MAX_WIDTH = 60  # xlsx column width cap, in characters
+# A spreadsheet runs a cell starting with these as a formula (CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0"}
+_STATUS = {"": Outcome.MEASURED, "ok": Outcome.MEASURED, "measured": Outcome.MEASURED, "failed": Outcome.FAILED}
+_ACTIONS = {"": Action.MEASURE, "measure": Action.MEASURE, "correct": Action.CORRECT, "retract": Action.RETRACT}
 _SEPARATORS = {".csv": ",", ".tsv": "\t"}
 _NOT_UTF8 = "not UTF-8 text; save the file as CSV UTF-8"
 # Strict on purpose: float() also accepts "1_000", "infinity" and surrounding junk.
@@ -68,37 +93,15 @@ class ResultsFileError(ValueError):
     """
 
     def __init__(self, problems: Sequence[str], path: Path | None = None) -> None:
-        self.problems = list(problems)
+        # a hostile file's control characters (terminal escapes) are shown escaped, never sent to a terminal
+        self.problems = [_printable(p) for p in problems]
         self.path = path
         where = f"{path.name}: " if path is not None else ""
         count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        lines = "\n".join(f"  - {p}" for p in self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN])
+        if len(self.problems) > MAX_PROBLEMS_SHOWN:
+            lines += f"\n  - ... and {len(self.problems) - MAX_PROBLEMS_SHOWN} more"
         super().__init__(f"{where}{count}, nothing ingested:\n{lines}")
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One validated measurement from a results file.
-
-    Attributes:
-        row: Row number as a spreadsheet shows it (header is row 1, first data row is row 2).
-        candidate_id: The known candidate measured, or None for a molecule that was not proposed.
-        smiles: The candidate's SMILES/PSMILES, or the canonical one for an unknown molecule.
-        identity: `Molecule.identity` (InChIKey, or `polymer:<PSMILES>`).
-        value: Measured value.
-        uncertainty: Measurement uncertainty (>= 0) if given.
-        date: Measurement date as YYYY-MM-DD if given.
-        notes: Free text if given.
-    """
-
-    row: int
-    candidate_id: str | None
-    smiles: str
-    identity: str
-    value: float
-    uncertainty: float | None
-    date: str | None
-    notes: str | None
 
 
 # --------------------------------------------------------------------------- proposals out
@@ -144,15 +147,31 @@ def write_proposals(
     for column in LAB_COLUMNS:
         table[column] = None
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     stem = f"round_{round_number:03d}"
-    paths = [directory / f"{stem}.csv"]
-    atomic_write(paths[0], lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8"))
+    return write_table(table, Path(directory) / f"{stem}.csv", xlsx=xlsx)
+
+
+def write_table(table: pd.DataFrame, path: Path, *, xlsx: bool = False) -> list[Path]:
+    """Write `table` as CSV (UTF-8) at `path` and, optionally, as `.xlsx` beside it, atomically
+    and spreadsheet-safe (no cell runs as a formula). Returns the written paths, CSV first."""
+    table = table.rename(columns=lambda c: safe_cell(str(c))).map(safe_cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    paths = [atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8"))]
     if xlsx:
-        paths.append(directory / f"{stem}.xlsx")
-        atomic_write(paths[1], lambda tmp: _write_xlsx(table, tmp, sheet=stem))
+        xlsx_path = path.with_suffix(".xlsx")
+        paths.append(atomic_write(xlsx_path, lambda tmp: _write_xlsx(table, tmp, sheet=path.stem[:31])))
     return paths
+
+
+def safe_cell(value: object) -> object:
+    """`value`, or for text a spreadsheet would run as a formula, the same text after an apostrophe.
+    A carriage return becomes a line break: the CSV writer quotes cells with line breaks, but a bare
+    carriage return would start a new row in a spreadsheet, whose first cell could be a formula."""
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if value.startswith(_FORMULA_START):
+            return "'" + value
+    return value
 
 
 def _round_significant(x: float) -> float:
@@ -173,6 +192,9 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> None:
     for values in table.itertuples(index=False, name=None):
         cells = [_xlsx_cell(v) for v in values]
         ws.append(cells)
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # openpyxl takes text starting with "=" as a formula
+                cell.data_type = "s"
         widths = [max(w, len(str(c)) if c is not None else 0) for w, c in zip(widths, cells)]
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = min(width + 2, _MAX_WIDTH)
@@ -183,6 +205,8 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> None:
 def _xlsx_cell(value: object) -> object:
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, str):  # control characters a worksheet cannot hold
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     # NaN, None, pd.NA and NaT become empty cells.
     return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
 
@@ -191,37 +215,37 @@ def _xlsx_cell(value: object) -> object:
 
 
 def read_results(
-    path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame,
-    limits: tuple[float | None, float | None] = (None, None),
+    path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame, rules: IngestRules = IngestRules(),
 ) -> tuple[list[ResultRow], int]:
     """Read and validate a results file sent back by the lab.
 
-    Accepts `.csv` and `.tsv` (UTF-8, with or without BOM) and `.xlsx` (first sheet). Column
-    names are case-insensitive, surrounding whitespace is ignored and inner spaces or hyphens
-    count as `_` ("Candidate ID" is `candidate_id`; `psmiles` is accepted for `smiles`). Needed:
-    `value` and at least one of `candidate_id` / `smiles`; `uncertainty`, `date` (YYYY-MM-DD) and
-    `notes` are optional; any other column (the proposal columns, the lab's own) is ignored.
+    Accepts `.csv` and `.tsv` (UTF-8, with or without BOM) and `.xlsx` (first sheet), up to
+    `MAX_FILE_BYTES` and `MAX_ROWS` data rows. Column names are case-insensitive, surrounding
+    whitespace is ignored and inner spaces or hyphens count as `_` ("Candidate ID" is
+    `candidate_id`; `psmiles` is accepted for `smiles`). Needed: `value` and at least one of
+    `candidate_id` / `smiles`; optional: `uncertainty` (SD, property units), `status` (empty, ok
+    or failed), `reason`, `date` (YYYY-MM-DD), `notes`, `action` (empty, correct or retract),
+    `measurement_id` and `confirmed` (yes/no); any other column (the proposal columns, the lab's
+    own) is ignored.
 
     A row identifies its molecule by `candidate_id`, by SMILES/PSMILES, or by both (which must
     then be the same molecule). A SMILES that is not a known candidate is a new molecule the lab
-    chose to measure: it is accepted with `candidate_id` None. Rows with an empty `value` were not
-    measured and are skipped (counted in the log).
+    chose to measure: it is accepted with `candidate_id` None. Rows with an empty `value` (and no
+    status failed nor action) were not measured and are skipped (counted in the log).
 
-    Repeats: one file may give each molecule only once (average replicates first). A new value
-    for a molecule that already has stored measurements is a replicate and is returned; a value
-    equal (within 1e-9 relative) to a stored one for the same molecule is skipped, so ingesting
-    the same file twice stores nothing the second time.
+    Repeats: one file may give each molecule only once (average replicates first), unless its
+    rows correct or retract different `measurement_id`s. What a row does to the stored records
+    (replicates, corrections, retractions, the plausibility check, files ingested twice) is
+    `discovery.campaign.ledger.plan`.
 
     Args:
         path: The results file.
         candidates: Known candidates, columns `candidate_id`, `smiles`, `identity`.
-        measured: Stored measurements, columns `identity`, `value` (several rows per identity
-            allowed).
-        limits: The property's physical (min, max), None for no limit: a value outside them is a
-            problem of its row.
+        measured: Every stored record (`CampaignStore.history()`), columns `ledger.STORED_COLUMNS`.
+        rules: Physical limits, the plausibility check and confirmation.
 
     Returns:
-        The new rows to store, and how many rows were skipped as already stored.
+        The rows to store, and how many rows were skipped as already stored.
 
     Raises:
         ResultsFileError: listing every problem found in the file; nothing is returned then.
@@ -229,7 +253,7 @@ def read_results(
     """
     path = Path(path)
     _require_columns(candidates, ("candidate_id", "smiles", "identity"), "candidates")
-    _require_columns(measured, ("identity", "value"), "measured")
+    _require_columns(measured, STORED_COLUMNS, "measured")
 
     rows = _read_rows(path)
     header_row, header = next(((n, cells) for n, cells in rows if not _is_blank(cells)), (None, None))
@@ -247,65 +271,115 @@ def read_results(
 
     problems: list[str] = []
     accepted: list[ResultRow] = []
-    first_row: dict[str, ResultRow] = {}
-    n_values = n_unmeasured = 0
+    first_row: dict[tuple[str, int | None], ResultRow] = {}
+    n_results = n_unmeasured = 0
     for number, cells in rows:
         if number <= header_row or _is_blank(cells):
             continue
-
-        field = {name: _cell(cells, columns, name) for name in ("candidate_id", "smiles", *LAB_COLUMNS)}
-        if _is_empty(field["value"]):
-            if not _is_empty(field["uncertainty"]):
-                problems.append(f"row {number}: uncertainty given but value is empty")
+        result = _read_row(number, cells, columns, rules, by_id, id_by_identity, problems)
+        if result is None:
             n_unmeasured += 1
             continue
-        n_values += 1
-        row_problems: list[str] = []
-        value = _parse_number(field["value"], "value", row_problems)
-        if value is not None and not within(value, limits):
-            row_problems.append(f"value {_text(field['value'])!r} is outside the property's physical limits "
-                                f"{format_limits(limits)} (campaign.target_min/target_max)")
-            value = None
-        uncertainty = None
-        if not _is_empty(field["uncertainty"]):
-            uncertainty = _parse_number(field["uncertainty"], "uncertainty", row_problems)
-            if uncertainty is not None and uncertainty < 0:
-                row_problems.append(f"uncertainty {_text(field['uncertainty'])!r} is negative")
-                uncertainty = None
-        date = _parse_date(field["date"], row_problems)
-        molecule = _resolve(_text(field["candidate_id"]), _text(field["smiles"]), by_id, id_by_identity, row_problems)
-        if row_problems or value is None or molecule is None:
-            problems.extend(f"row {number}: {p}" for p in row_problems)
+        n_results += 1
+        if result is _BAD:
             continue
-
-        candidate_id, smiles, identity = molecule
-        notes = _text(field["notes"]) or None
-        result = ResultRow(number, candidate_id, smiles, identity, value, uncertainty, date, notes)
-        earlier = first_row.get(identity)
+        key = (result.identity, result.measurement_id if result.action is not Action.MEASURE else None)
+        earlier = first_row.get(key)
         if earlier is None:
-            first_row[identity] = result
+            first_row[key] = result
             accepted.append(result)
-        elif _same_value(earlier.value, value):
-            problems.append(f"row {number} repeats row {earlier.row} ({candidate_id or smiles}, {value:.10g})")
-        else:
+        elif earlier.value is not None and result.value is not None and not _same_value(earlier.value, result.value):
             problems.append(
-                f"conflicting repeat: rows {earlier.row} and {number} give {earlier.value:.10g} and {value:.10g} "
-                f"for {candidate_id or smiles} (average replicates into one row, or send them in separate files)"
+                f"conflicting repeat: rows {earlier.row} and {number} give {earlier.value:.10g} and {result.value:.10g} "
+                f"for {result.name} (average replicates into one row, or send them in separate files)"
             )
+        else:
+            shown = f"{result.value:.10g}" if result.value is not None else result.outcome.value
+            problems.append(f"row {number} repeats row {earlier.row} ({result.name}, {shown})")
 
-    if n_values == 0:
+    if n_results == 0 and not problems:
         problems.append("no measured values: every row has an empty value column")
     if problems:
         raise ResultsFileError(problems, path)
-
-    stored: dict[str, list[float]] = {}
-    for identity, value in measured[["identity", "value"]].itertuples(index=False):
-        if pd.notna(value):
-            stored.setdefault(str(identity), []).append(float(value))
-    new = [r for r in accepted if not any(_same_value(r.value, v) for v in stored.get(r.identity, ()))]
+    new, already, problems = plan(accepted, measured, rules)
+    if problems:
+        raise ResultsFileError(problems, path)
     if n_unmeasured:
         log.info("%s: %d row(s) without a value (not measured) skipped", path.name, n_unmeasured)
-    return new, len(accepted) - len(new)
+    return new, already
+
+
+_BAD = object()  # a row with problems (already listed)
+
+
+def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: IngestRules,
+              by_id: dict[str, tuple[str, str]], id_by_identity: dict[str, str], problems: list[str]) -> object:
+    """The row's `ResultRow`; None for a row that was not measured; `_BAD` after adding its problems."""
+    field = {name: _cell(cells, columns, name) for name in ("candidate_id", "smiles", *LAB_COLUMNS, *EDIT_COLUMNS)}
+    row_problems: list[str] = []
+    action = _choice(field["action"], _ACTIONS, "action", row_problems)
+    outcome = _choice(field["status"], _STATUS, "status", row_problems)
+    reason = _text(field["reason"]) or None
+    if _is_empty(field["value"]) and action is Action.MEASURE and outcome is Outcome.MEASURED and not row_problems:
+        if not _is_empty(field["uncertainty"]):
+            problems.append(f"row {number}: uncertainty given but value is empty")
+            return _BAD
+        return None
+
+    value = None
+    if not _is_empty(field["value"]):
+        value = _parse_number(field["value"], "value", row_problems)
+        if value is not None and not within(value, rules.limits):
+            row_problems.append(f"value {_text(field['value'])!r} is outside the property's physical limits "
+                                f"{format_limits(rules.limits)} (campaign.target_min/target_max)")
+            value = None
+        if outcome is Outcome.FAILED or action is Action.RETRACT:
+            what = "a failed experiment" if outcome is Outcome.FAILED else "a retraction"
+            row_problems.append(f"{what} has no value: leave value empty")
+    elif action is Action.CORRECT and outcome is Outcome.MEASURED:
+        row_problems.append("a correction needs the right value, or status failed")
+    if action is Action.RETRACT:
+        outcome = Outcome.RETRACTED
+        if not _is_empty(field["status"]):
+            row_problems.append("a retraction has no status: leave status empty")
+    if reason is None and (outcome is not Outcome.MEASURED or action is not Action.MEASURE):
+        what = {Action.CORRECT: "a correction", Action.RETRACT: "a retraction"}.get(action, "a failed experiment")
+        row_problems.append(f"{what} needs a reason (e.g. 'typo' or 'decomposed on drying')")
+    uncertainty = None
+    if not _is_empty(field["uncertainty"]):
+        uncertainty = _parse_number(field["uncertainty"], "uncertainty", row_problems)
+        if uncertainty is not None and uncertainty < 0:
+            row_problems.append(f"uncertainty {_text(field['uncertainty'])!r} is negative")
+            uncertainty = None
+    measurement_id = None
+    if not _is_empty(field["measurement_id"]):
+        text = _text(field["measurement_id"])
+        if not text.isdigit():
+            row_problems.append(f"measurement_id {text!r} is not a measurement number")
+        elif action is Action.MEASURE:
+            row_problems.append("measurement_id is only for action correct or retract")
+        else:
+            measurement_id = int(text)
+    confirmed = _choice(field["confirmed"], {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False), "": False},
+                        "confirmed", row_problems)
+    date = _parse_date(field["date"], row_problems)
+    molecule = _resolve(_text(field["candidate_id"]), _text(field["smiles"]), by_id, id_by_identity, row_problems)
+    if row_problems or molecule is None:
+        problems.extend(f"row {number}: {p}" for p in row_problems)
+        return _BAD
+    candidate_id, smiles, identity = molecule
+    return ResultRow(number, candidate_id, smiles, identity, value, uncertainty, date, _text(field["notes"]) or None,
+                     action, outcome, reason, measurement_id, bool(confirmed))
+
+
+def _choice(raw: object, choices: dict[str, object], column: str, problems: list[str]) -> object:
+    """The meaning of a cell that holds one of a few words (case-insensitive)."""
+    text = _text(raw).lower()
+    if text not in choices:
+        words = ", ".join(repr(w) for w in choices if w)
+        problems.append(f"{column} {_text(raw)!r} is not one of {words} (or empty)")
+        return next(iter(choices.values()))
+    return choices[text]
 
 
 def _cell(cells: list[object], columns: dict[str, int], name: str) -> object:
@@ -327,6 +401,7 @@ def _read_rows(path: Path) -> list[tuple[int, list[object]]]:
         return _read_xlsx_rows(path)
     if suffix not in _SEPARATORS:
         raise ResultsFileError([f"unsupported file type {path.suffix!r}: send .csv (UTF-8), .tsv or .xlsx"], path)
+    _check_size(path)
     data = path.read_bytes()
     # UTF-16 text is mostly valid UTF-8 byte-wise; its NUL bytes give it away.
     if b"\x00" in data:
@@ -337,19 +412,47 @@ def _read_rows(path: Path) -> list[tuple[int, list[object]]]:
         raise ResultsFileError([_NOT_UTF8], path) from None
     try:
         # Excel shows each CSV record (even one with a quoted line break) as one row.
-        return list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_SEPARATORS[suffix]), start=1))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_SEPARATORS[suffix])
+        return _numbered(reader, path)
     except csv.Error as exc:
         raise ResultsFileError([f"not a readable CSV file: {exc}"], path) from None
 
 
 def _read_xlsx_rows(path: Path) -> list[tuple[int, list[object]]]:
+    _check_size(path)
     try:
-        workbook = load_workbook(path, data_only=True)  # data_only: a formula's computed value
+        # read_only streams the sheet; data_only: a formula's computed value, never the formula
+        workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise ResultsFileError([f"not a readable .xlsx file ({exc})"], path) from None
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(min_row=1, values_only=True)
-    return [(number, list(values)) for number, values in enumerate(rows, start=1)]
+    except Exception as exc:  # a hostile workbook can break the XML parser in many ways
+        raise ResultsFileError([f"not a readable .xlsx file ({type(exc).__name__}: {exc})"], path) from None
+    try:
+        if not workbook.worksheets:
+            raise ResultsFileError(["the workbook has no sheet"], path)
+        return _numbered((list(values) for values in workbook.worksheets[0].iter_rows(values_only=True)), path)
+    except ResultsFileError:
+        raise
+    except Exception as exc:
+        raise ResultsFileError([f"not a readable .xlsx file ({type(exc).__name__}: {exc})"], path) from None
+    finally:
+        workbook.close()
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ResultsFileError([f"the file is {size / 1e6:.0f} MB; a results file may have at most "
+                                f"{MAX_FILE_BYTES / 1e6:.0f} MB (a round has tens of rows: is it the right file?)"], path)
+
+
+def _numbered(rows: Iterable[list[object]], path: Path) -> list[tuple[int, list[object]]]:
+    """The rows with their spreadsheet numbers (1-based); refuses more than `MAX_ROWS` + a header."""
+    numbered = list(itertools.islice(enumerate(rows, start=1), MAX_ROWS + 2))
+    if len(numbered) > MAX_ROWS + 1:
+        raise ResultsFileError([f"the file has more than {MAX_ROWS} rows; a results file may have at most "
+                                f"{MAX_ROWS} (split it, or is it the right file?)"], path)
+    return numbered
 
 
 def _normalise_header(name: object) -> str:
@@ -359,7 +462,7 @@ def _normalise_header(name: object) -> str:
 
 def _map_columns(header: list[object], path: Path) -> dict[str, int]:
     """Column name -> index for the columns `read_results` uses."""
-    wanted = ("candidate_id", "smiles", *LAB_COLUMNS)
+    wanted = ("candidate_id", "smiles", *LAB_COLUMNS, *EDIT_COLUMNS)
     positions: dict[str, list[int]] = {}
     for index, name in enumerate(header):
         key = _normalise_header(name)
@@ -370,13 +473,15 @@ def _map_columns(header: list[object], path: Path) -> dict[str, int]:
         for key, found in positions.items()
         if len(found) > 1
     ]
-    if "value" not in positions or not ({"candidate_id", "smiles"} & positions.keys()):
+    # a file of failures or retractions only may have no value column
+    if not ({"value", "status", "action"} & positions.keys()) or not ({"candidate_id", "smiles"} & positions.keys()):
         found = ", ".join(repr(_text(h)) for h in header if not _is_empty(h)) or "none"
         hint = ""
         if len(header) == 1 and any(sep in _text(header[0]) for sep in ";\t"):
             hint = "; the file looks separated by ';' or tabs, save it as comma-separated CSV"
         problems.append(
-            f"missing column(s): expected 'value' and at least one of 'candidate_id', 'smiles'; found {found}{hint}"
+            f"missing column(s): expected 'value' (or 'status' / 'action') and at least one of 'candidate_id', "
+            f"'smiles'; found {found}{hint}"
         )
     if problems:
         raise ResultsFileError(problems, path)
@@ -478,6 +583,10 @@ def _parse_date(raw: object, problems: list[str]) -> str | None:
 
 def _same_value(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=_REL_TOL)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _text(raw: object) -> str:

@@ -11,6 +11,7 @@ Proposal files and the report are derived from the database and rewritten at the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -22,9 +23,10 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from discovery.acquisition import proposal_table, select_batch
+from discovery.acquisition import FEASIBILITY_WEIGHTED, proposal_table, select_batch
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
-from discovery.campaign.labio import format_limits, read_results, within, write_proposals
+from discovery.campaign.labio import format_limits, read_results, within, write_proposals, write_table
+from discovery.campaign.ledger import Action, IngestRules, Outcome
 from discovery.campaign.reporting import RoundReport, write_report
 from discovery.campaign.settings import RunSettings
 from discovery.campaign.store import CampaignStore, RoundStatus
@@ -32,6 +34,7 @@ from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.features import featurize
 from discovery.features.fingerprints import morgan_fingerprints
 from discovery.model import Prediction, PropertyModel
+from discovery.model.feasibility import FeasibilityModel
 from discovery.pool import Pool, generate_pool
 from discovery.tables import PROPOSALS
 
@@ -96,18 +99,55 @@ class RoundSummary:
 
 
 @dataclass(frozen=True)
+class IngestSummary:
+    """What an ingest stored (counts of rows)."""
+
+    path: Path
+    measured: int
+    failed: int
+    corrected: int
+    retracted: int
+    already_stored: int
+
+    @property
+    def stored(self) -> int:
+        return self.measured + self.failed + self.corrected + self.retracted
+
+    def message(self) -> str:
+        return (f"ingested {self.path}: {self.measured} new measurement(s), {self.failed} failed experiment(s), "
+                f"{self.corrected} correction(s), {self.retracted} retraction(s); "
+                f"{self.already_stored} row(s) already stored")
+
+
+@dataclass(frozen=True)
 class TrainingData:
-    """The measured molecules the model learns from.
+    """What the models learn from: the current measurements and the failed experiments.
 
     Attributes:
-        X: Their featurised rows (status "ok" only), one per molecule.
-        y: Their values (replicates averaged), property units, shape (n,).
-        molecules: candidate_id, smiles, identity, value, round, aligned with X.
+        X: The featurised row of the molecule of each measurement (status "ok" only): replicates
+            are separate rows with the same `identity`.
+        y: The measured values, property units, shape (n,).
+        noise_sd: The lab's uncertainty (SD, property units) of each, NaN where not given, shape (n,).
+        measured: One row per measured molecule (candidate_id, smiles, identity, value = the mean
+            of its current measurements, round, n_measurements).
+        X_measured: Their featurised rows, aligned with `measured`.
+        failed: The molecules whose experiment failed and that have no value (candidate_id,
+            smiles, identity, reason, round), featurised ones only.
+        X_failed: Their featurised rows, aligned with `failed`.
     """
 
     X: pd.DataFrame
     y: np.ndarray
-    molecules: pd.DataFrame
+    noise_sd: np.ndarray
+    measured: pd.DataFrame
+    X_measured: pd.DataFrame
+    failed: pd.DataFrame
+    X_failed: pd.DataFrame
+
+    @property
+    def known_noise(self) -> np.ndarray | None:
+        """`noise_sd` when the lab gave any uncertainty, else None."""
+        return self.noise_sd if np.any(self.noise_sd > 0) else None
 
 
 @dataclass(frozen=True)
@@ -182,7 +222,7 @@ class Campaign:
     # -- measurements in ----------------------------------------------------------------------
     def import_seed_data(self) -> int:
         """Store the campaign's seed measurements once (round 0). Returns rows stored now."""
-        if (self.store.measurements()["round"] == 0).any():
+        if self.store.has_records(0):
             return 0
         c = self.settings.campaign
         if c.seed_data is None:
@@ -223,23 +263,43 @@ class Campaign:
             log.warning("seed data: %s skipped: %s", text, reason)
         return len(rows)
 
-    def ingest(self, path: Path) -> int:
-        """Validate a lab results file and store its new rows (all or nothing). Returns rows stored."""
-        latest = self.store.latest_round()
-        rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.measurements(),
-                                     limits=self.settings.campaign.limits)
-        answering = 0 if latest is None else latest.round
+    def ingest(self, path: Path, confirm: bool = False) -> IngestSummary:
+        """Validate a lab results file and store its new rows, corrections and retractions (all or
+        nothing). The file is checked against the stored records inside the write transaction, so
+        two ingests at once cannot both store one row. `confirm`: the lab vouches for every value
+        the plausibility check would refuse."""
+        c = self.settings.campaign
+        rules = IngestRules(limits=c.limits, plausible_ranges=c.plausible_ranges, confirm=confirm)
         with self.store.transaction() as db:
+            latest = self.store.latest_round()
+            answering = 0 if latest is None else latest.round
+            rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.history(),
+                                         rules=rules)
             unknown = [(r.identity, r.smiles, "lab", "") for r in rows if r.candidate_id is None]
             ids = self.store.register_molecules(unknown, answering, db)
             self.store.add_measurements([
                 {"candidate_id": r.candidate_id or ids[r.identity], "value": r.value, "uncertainty": r.uncertainty,
-                 "date": r.date, "notes": r.notes, "source": str(path), "round": answering}
+                 "date": r.date, "notes": r.notes, "source": str(path), "round": answering, "outcome": r.outcome.value,
+                 "reason": r.reason, "source_row": r.row,
+                 "replaces": r.measurement_id if r.action is not Action.MEASURE else None}
                 for r in rows
             ], db)
-        self.store.log_event("ingested", f"{len(rows)} new measurements from {path} ({already} already stored)",
-                             answering, {"path": str(path), "stored": len(rows), "already_stored": already})
-        return len(rows)
+            new = [r for r in rows if r.action is Action.MEASURE]
+            summary = IngestSummary(
+                path=Path(path), measured=sum(r.outcome is Outcome.MEASURED for r in new),
+                failed=sum(r.outcome is Outcome.FAILED for r in new),
+                corrected=sum(r.action is Action.CORRECT for r in rows),
+                retracted=sum(r.action is Action.RETRACT for r in rows), already_stored=already,
+            )
+            self.store.log_event("ingested", summary.message(), answering, dataclasses.asdict(summary), db)
+        return summary
+
+    def write_audit(self, path: Path) -> Path:
+        """Every record of the campaign, oldest first, with its fate (current, or replaced by which
+        record), who stored it, when, from which file and row, and why: a spreadsheet-safe CSV."""
+        history = self.store.history()
+        history["value"] = history["value"].astype(float)
+        return write_table(history, Path(path))[0]
 
     # -- backtests: a lookup table plays the lab ----------------------------------------------
     def lookup(self) -> pd.DataFrame:
@@ -254,10 +314,10 @@ class Campaign:
     def answer_from_lookup(self, round_number: int) -> int:
         """Play the lab: store the lookup values of the round's proposals (once). Returns rows stored;
         proposals the table cannot answer (generated candidates) are skipped and logged."""
-        if (self.store.measurements()["round"] == round_number).any():
-            return 0
         values = self.lookup().set_index("identity")["value"]
         proposals = self.store.proposals(round_number)
+        if self.store.has_records(round_number):
+            return 0
         known = proposals[proposals["identity"].isin(values.index)]
         self.store.add_measurements([
             {"candidate_id": r.candidate_id, "value": float(values[r.identity]), "source": "lookup", "round": round_number}
@@ -298,7 +358,7 @@ class Campaign:
         """Run (or resume) one round and write its proposals; waits if the lab has not answered
         (unless `wait_for_results` is False: a simulation moves on even if nothing was answered)."""
         latest = self.store.latest_round()
-        n_measured = len(self.store.measurements())
+        n_measured = self.store.n_records()  # any new result, correction or retraction is news
         if (wait_for_results and latest is not None and latest.status is RoundStatus.PROPOSED
                 and n_measured == latest.n_measured):
             return self._finish(latest.round, waiting=True)
@@ -308,19 +368,32 @@ class Campaign:
         model = self.fit_model(round_number, training, seed)
         pool = self.pool_data(round_number, training, seed)
         pool, predictions = self.predict(round_number, model, training, pool, seed)
-        proposals = self.choose(round_number, training, pool, predictions, seed)
+        feasibility = self.feasibility(round_number, training, pool, seed)
+        proposals = self.choose(round_number, training, pool, predictions, seed, feasibility)
         return self._finish(round_number, waiting=False,
                             fitted=(model, training, pool, predictions.reported, proposals))
 
     def training_data(self) -> TrainingData:
-        """Measured molecules (replicates averaged), featurised; at least 5 are needed."""
+        """Current measurements (one row each, replicates included) and failed experiments, their
+        molecules featurised; at least 5 measured molecules are needed."""
+        rows = self.store.measurements()
         per_molecule = self.store.measured_molecules()
-        features = self._featurize(per_molecule["smiles"], round_number=None)
+        failed = self.store.failed_experiments()
+        features = self._featurize(pd.concat([per_molecule["smiles"], failed["smiles"]], ignore_index=True),
+                                   round_number=None)
         ok = (features["status"] == "ok").to_numpy()
-        if ok.sum() < 5:
-            raise ValueError(f"only {int(ok.sum())} measured molecules could be featurised; at least 5 are needed")
-        return TrainingData(features[ok].reset_index(drop=True), per_molecule["value"].to_numpy()[ok],
-                            per_molecule[ok].reset_index(drop=True))
+        n = len(per_molecule)
+        if ok[:n].sum() < 5:
+            raise ValueError(f"only {int(ok[:n].sum())} measured molecules could be featurised; at least 5 are needed")
+        X_measured = features[:n][ok[:n]].reset_index(drop=True)
+        measured = per_molecule[ok[:n]].reset_index(drop=True)
+        rows = rows[rows["candidate_id"].isin(measured["candidate_id"])].reset_index(drop=True)
+        position = pd.Series(range(len(measured)), index=measured["candidate_id"])[rows["candidate_id"]].to_numpy()
+        return TrainingData(
+            X=X_measured.iloc[position].reset_index(drop=True), y=rows["value"].to_numpy(float),
+            noise_sd=rows["uncertainty"].to_numpy(float), measured=measured, X_measured=X_measured,
+            failed=failed[ok[n:]].reset_index(drop=True), X_failed=features[n:][ok[n:]].reset_index(drop=True),
+        )
 
     def open_round(self, latest, n_measured: int, training: TrainingData) -> int:
         """The round to work on: a new one after a proposed round (or none), else the unfinished one."""
@@ -335,12 +408,14 @@ class Campaign:
         """The round's fitted model: the saved one when it was fitted on the same data, else a new fit
         (saved when the model can be)."""
         X, y = training.X, training.y
+        model = self.parts.model_factory(seed)
+        noise = training.known_noise if model.capabilities.known_noise else None
         data_hash = hashlib.sha256(
-            (",".join(X["identity"].astype(str)) + np.asarray(y, float).tobytes().hex()).encode()
+            (",".join(X["identity"].astype(str)) + np.asarray(y, float).tobytes().hex()
+             + ("" if noise is None else noise.tobytes().hex())).encode()
         ).hexdigest()[:16]
         fit_dir = self.folder / "fits" / f"round_{round_number:03d}"
         record = self.store.fit(round_number)
-        model = self.parts.model_factory(seed)
         if record is not None and record["data_hash"] == data_hash and model.capabilities.persistence:
             try:
                 saved = type(model).load(record["path"])
@@ -349,9 +424,13 @@ class Campaign:
             else:
                 log.info("round %d: loaded the saved posterior from %s", round_number, record["path"])
                 return saved
-        log.info("round %d: fitting %s on %d molecules", round_number, type(model).__name__, len(y))
+        if training.known_noise is not None and noise is None:
+            log.warning("round %d: %s cannot use the lab's uncertainties; they are stored but not used in this fit "
+                        "(the report says so too)", round_number, type(model).__name__)
+        log.info("round %d: fitting %s on %d measurements of %d molecules", round_number, type(model).__name__, len(y),
+                 len(training.measured))
         start = time.perf_counter()
-        model.fit(X, y)
+        model.fit(X, y, noise_sd=noise)
         diagnostics = model.diagnostics_
         health = "; ".join(diagnostics.warnings) if diagnostics is not None else ""
         log.info("round %d: fitted in %.0f s (%s)", round_number, time.perf_counter() - start,
@@ -367,7 +446,7 @@ class Campaign:
         featurised; those that could not be are recorded as failures and left out."""
         latest = self.store.latest_round()
         if not (latest is not None and latest.round == round_number and latest.status.reached(RoundStatus.POOLED)):
-            self._generate_pool(round_number, training.molecules, seed)
+            self._generate_pool(round_number, training.measured, seed)
         pool = self.store.pool(round_number)
         log.info("round %d: featurising %d pool candidates", round_number, len(pool))
         features = self._featurize(pool["smiles"], round_number)
@@ -396,37 +475,59 @@ class Campaign:
             log.warning("%d pool candidates have non-finite predictions and were left out (failures table)",
                         int((~finite).sum()))
             pool, reported, acquisition = pool.take(finite), reported.take(finite), acquisition.take(finite)
-        measured = model.predict(training.X, n_draws=n_draws, seed=seed + 1, for_acquisition=True, draws_dtype=np.float32)
+        measured = model.predict(training.X_measured, n_draws=n_draws, seed=seed + 1, for_acquisition=True,
+                                 draws_dtype=np.float32)
         return pool, PoolPredictions(reported, acquisition, measured)
 
+    def feasibility(self, round_number: int, training: TrainingData, pool: PoolData, seed: int) -> np.ndarray | None:
+        """P(feasible) of each pool candidate from the failed experiments, or None until there are
+        `campaign.feasibility.min_failures` of them (`discovery.model.feasibility`)."""
+        f = self.settings.campaign.feasibility
+        if not f.enabled or len(training.failed) < f.min_failures:
+            return None
+        X = pd.concat([training.X_measured, training.X_failed], ignore_index=True)
+        feasible = np.r_[np.ones(len(training.X_measured), bool), np.zeros(len(training.X_failed), bool)]
+        model = FeasibilityModel(f.prior_scale, f.n_draws, seed).fit(X, feasible)
+        log.info("round %d: feasibility learned from %d failed and %d measured molecules", round_number,
+                 len(training.X_failed), len(training.X_measured))
+        return np.clip(model.predict_proba(pool.X), 1e-12, 1.0)
+
     def choose(self, round_number: int, training: TrainingData, pool: PoolData, predictions: PoolPredictions,
-               seed: int) -> pd.DataFrame:
-        """Choose the batch (never a molecule already measured or proposed) and store it as the
+               seed: int, feasibility: np.ndarray | None = None) -> pd.DataFrame:
+        """Choose the batch (never a molecule already measured, failed or proposed), each pick
+        weighted by its probability of being feasible when there is one, and store it as the
         round's proposals (the `PROPOSALS` table)."""
         s = self.settings
         log.info("round %d: choosing a batch of %d", round_number, s.acquisition.batch_size)
-        proposed = set(self.store.proposals()["identity"])
-        available = ~pool.molecules["identity"].isin(proposed | set(training.molecules["identity"])).to_numpy()
+        if feasibility is not None and s.acquisition.strategy not in FEASIBILITY_WEIGHTED:
+            log.warning("acquisition %s ranks without the feasibility probability (shown in the proposals); "
+                        "strategies that use it: %s", s.acquisition.strategy,
+                        ", ".join(str(x) for x in FEASIBILITY_WEIGHTED))
+        done = set(self.store.proposals()["identity"]) | set(training.measured["identity"]) | set(
+            self.store.failed_experiments()["identity"])
+        available = ~pool.molecules["identity"].isin(done).to_numpy()
         pool_fps = morgan_fingerprints(list(pool.molecules["smiles"]))
-        measured_fps = morgan_fingerprints(list(training.molecules["smiles"]))
+        measured_fps = morgan_fingerprints(list(training.measured["smiles"]))
         selection = select_batch(
-            predictions.acquisition.latent_draws, predictions.measured.latent_draws, training.y, s.campaign.direction,
-            s.acquisition, available=available, fingerprints=pool_fps, seed=seed,
+            predictions.acquisition.latent_draws, predictions.measured.latent_draws, training.measured["value"],
+            s.campaign.direction, s.acquisition, available=available, fingerprints=pool_fps, feasibility=feasibility,
+            seed=seed,
         )
         table = proposal_table(
             selection, predictions.reported.take(selection.indices), list(pool.molecules["candidate_id"]),
-            list(pool.molecules["smiles"]), pool_fps, list(training.molecules["candidate_id"]),
-            list(training.molecules["smiles"]), measured_fps, best_value=self._best(training)[0],
-            direction=s.campaign.direction,
+            list(pool.molecules["smiles"]), pool_fps, list(training.measured["candidate_id"]),
+            list(training.measured["smiles"]), measured_fps, best_value=self._best(training)[0],
+            direction=s.campaign.direction, prob_feasible=feasibility,
         )
         self.store.record_proposals(round_number, table)
         return table
 
     # -- helpers ------------------------------------------------------------------------------
     def _best(self, training: TrainingData) -> tuple[float, int]:
-        """The best measured value and its row in `training`."""
-        index = self.settings.campaign.direction.best_index(training.y)
-        return float(training.y[index]), index
+        """The best measured value (a molecule's mean) and its row in `training.measured`."""
+        values = training.measured["value"].to_numpy(float)
+        index = self.settings.campaign.direction.best_index(values)
+        return float(values[index]), index
 
     def _featurize(self, smiles: pd.Series, round_number: int | None) -> pd.DataFrame:
         features = self.parts.featurizer(list(smiles))
@@ -444,13 +545,14 @@ class Campaign:
         s = self.settings
         rows: list[tuple[str, str, str, str]] = []
         summary: dict = {}
+        failed = set(self.store.failed_experiments()["identity"])
         if s.campaign.generate_pool:
-            exclude = set(measured["identity"]) | set(self.store.proposals()["identity"])
+            exclude = set(measured["identity"]) | failed | set(self.store.proposals()["identity"])
             generated = self.parts.pool_generator(list(measured["smiles"]) + list(s.campaign.extra_seeds), exclude, seed)
             summary = generated.summary.to_dict()
             rows += [(r.identity, r.smiles, r.origin, r.parent) for r in generated.candidates.itertuples()]
         if s.campaign.lookup is not None:
-            exclude = set(measured["identity"])
+            exclude = set(measured["identity"]) | failed
             rows += [(r.identity, r.smiles, "lookup", "") for r in self.lookup().itertuples() if r.identity not in exclude]
         self.store.record_pool(round_number, rows, summary)
 
@@ -480,12 +582,28 @@ class Campaign:
         """Everything the report shows, read from the store and this run."""
         s = self.settings
         failures = self.store.failures()
+        notes = []
+        noise = training.known_noise
+        if noise is not None and not model.capabilities.known_noise:
+            notes.append(f"The lab's uncertainties were not used: the {s.model.name} model cannot take known "
+                         "measurement noise (they are stored, and a model that can would use them).")
+        f = s.campaign.feasibility
+        n_failed = len(training.failed)
+        if not f.enabled:
+            feasibility = "Learning from failures is switched off (campaign.feasibility.enabled)."
+        elif n_failed < f.min_failures:
+            feasibility = (f"From {f.min_failures} failed molecules on, a feasibility model learns from them and its "
+                           f"probability weights the proposals; {n_failed} so far.")
+        else:
+            feasibility = (f"A feasibility model learned from these {n_failed} failures; its probability (P(feasible)) "
+                           "weights each proposal.")
         return RoundReport(
             campaign=s.campaign.name, round=round_number, target=s.campaign.target, unit=s.campaign.unit,
             direction=s.campaign.direction, limits=s.campaign.limits, model_name=s.model.name, model=model,
-            X=training.X, y=training.y, measurements=self.store.measurements(),
+            X=training.X, y=training.y, noise_sd=noise if model.capabilities.known_noise else None,
+            measurements=self.store.measurements(), failed=self.store.failed_experiments(),
             proposals=self.store.proposals(round_number),
             previous_proposals=self.store.proposals(round_number - 1) if round_number > 1 else None,
             pool=pool.molecules, pool_prediction=prediction, pool_summary=self.store.pool_summary(round_number),
-            n_failures=len(failures), store_path=self.store.path,
+            n_failures=len(failures), store_path=self.store.path, notes=tuple(notes), feasibility_note=feasibility,
         )

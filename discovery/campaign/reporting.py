@@ -21,8 +21,12 @@ class RoundReport:
     Attributes:
         campaign, round, target, unit, direction, limits: The campaign and its property.
         model_name: The model's configuration name; `model` the fitted model.
-        X, y: The training molecules (featurised) and their values.
-        measurements: Every stored measurement (candidate_id, smiles, value, round, ...).
+        X, y, noise_sd: The training measurements (featurised rows, replicates separate), their
+            values and the lab's uncertainties (NaN: none given).
+        measurements: The current measurements (candidate_id, smiles, value, round, ...).
+        failed: The failed experiments (candidate_id, smiles, reason, round).
+        notes: Campaign-level warnings for the top of the report; `feasibility_note` how the
+            failures were used.
         proposals: This round's `PROPOSALS` table; `previous_proposals` the last round's, or None.
         pool: The predicted candidates (candidate_id, smiles, ...); `pool_prediction` the model's
             reported prediction for them, aligned.
@@ -40,7 +44,9 @@ class RoundReport:
     model: PropertyModel
     X: pd.DataFrame
     y: np.ndarray
+    noise_sd: np.ndarray | None
     measurements: pd.DataFrame
+    failed: pd.DataFrame
     proposals: pd.DataFrame
     previous_proposals: pd.DataFrame | None
     pool: pd.DataFrame
@@ -48,6 +54,8 @@ class RoundReport:
     pool_summary: dict[str, Any] | None
     n_failures: int
     store_path: Path
+    notes: tuple[str, ...] = ()
+    feasibility_note: str = ""
 
 
 def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Path:
@@ -64,7 +72,7 @@ def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Pat
                 "smiles": answered["smiles"], "mean": answered["mean"], "lower_90": answered["lower_90"],
                 "upper_90": answered["upper_90"], "measured": values.loc[answered["candidate_id"]].to_numpy(),
             })
-    warnings = []
+    warnings = list(report.notes)
     if report.n_failures:
         warnings.append(f"{report.n_failures} molecule(s) could not be used (unparsable or QM failure); see the "
                         f"failures table in {report.store_path}")
@@ -73,18 +81,21 @@ def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Pat
         round=report.round,
         target=report.target,
         direction=report.direction,
-        measured=measured[["smiles", "value", "round", "candidate_id"]],
+        measured=measured.groupby("candidate_id", as_index=False, sort=True).agg(
+            smiles=("smiles", "first"), value=("value", "mean"), round=("round", "min")),
         proposals=report.proposals,
         pool=_pool_table(report.pool, report.pool_prediction),
         coefficients=model.coefficients() if model.capabilities.coefficients else _empty_coefficients(),
         diagnostics=model.diagnostics_,
-        cv=loo_summary(model, report.X, report.y, report.limits),
+        cv=loo_summary(model, report.X, report.y, report.limits, report.noise_sd),
         last_round=last_round,
         warnings=warnings,
         pool_summary=report.pool_summary,
         unit=report.unit,
         model_name=report.model_name,
         model_scale=f"ln {report.target}" if model.target_transform is TargetTransform.LOG else None,
+        failed=report.failed[["candidate_id", "smiles", "reason", "round"]],
+        feasibility_note=report.feasibility_note,
     )
     return render_report(data, path, options)
 

@@ -22,6 +22,7 @@ from discovery.acquisition import AcquisitionSettings
 from discovery.config import ConfigEnum, ConfigError, coerce_enums, from_mapping, register
 from discovery.features import QMSettings
 from discovery.model import ModelConfig, available_models
+from discovery.model.feasibility import FeasibilitySettings
 from discovery.objective import Direction
 from discovery.paths import resolve_input_file
 from discovery.pool import PoolSettings
@@ -88,6 +89,12 @@ class CampaignSettings:
             for a relative permittivity: predictive draws are clipped to them in the proposals and
             the report (a linear model's intervals know no physics), and lab results outside
             them are rejected on ingest as typos.
+        plausible_ranges: A lab value more than this many measured ranges below the lowest or
+            above the highest current value is refused on ingest unless confirmed (a `confirmed`
+            column, or `confirm=true`); None: no such check. 3 lets a real breakthrough through
+            (three times the whole measured spread beyond it) and stops typos such as 1e308 or a
+            value in the wrong unit.
+        feasibility: Learning from failed experiments (`FeasibilitySettings`).
     """
 
     name: str
@@ -105,9 +112,13 @@ class CampaignSettings:
     generate_pool: bool = True
     target_min: float | None = None
     target_max: float | None = None
+    plausible_ranges: float | None = 3.0
+    feasibility: FeasibilitySettings = field(default_factory=FeasibilitySettings)
 
     def __post_init__(self) -> None:
         coerce_enums(self, "campaign.")
+        if self.plausible_ranges is not None and self.plausible_ranges <= 0:
+            raise ConfigError(f"campaign.plausible_ranges must be > 0 or null, got {self.plausible_ranges}")
         if self.target is None:
             object.__setattr__(self, "target", self.target_column)
         if None not in self.limits and not self.target_min < self.target_max:
@@ -158,6 +169,10 @@ class RunSettings:
         seed: Seeds the model and the acquisition (and a backtest's initial set), not the descriptors.
         progress: Show the featurisation progress bar.
         ingest: Lab results file (CSV/XLSX) to store before the round; None: none.
+        confirm: Store the ingest file's values even where the plausibility check
+            (`campaign.plausible_ranges`) would refuse them: the lab has checked them.
+        audit: Write every stored record of the campaign (all versions, with who, when, from
+            which file and row, and why) to this CSV file and stop; None: run the campaign.
     """
 
     campaign: CampaignSettings
@@ -173,6 +188,8 @@ class RunSettings:
     seed: int = 0
     progress: bool = True
     ingest: Path | None = None
+    confirm: bool = False
+    audit: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.model.capabilities.posterior_draws:

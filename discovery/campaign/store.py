@@ -4,11 +4,19 @@ Every public write is one transaction (`BEGIN IMMEDIATE` ... `COMMIT`), so a pro
 any moment leaves the database as it was before or after that step, never in between; the loop
 resumes from what is committed. Molecules get campaign-wide ids (`C000001`, ...) in order of
 first appearance, so ids in proposal files stay valid for the life of the campaign.
+
+Measurements are an append-only record (`discovery.campaign.ledger`): a correction or a
+retraction is a new record that names the one it replaces, with who, when, from which file and
+row, and why. Nothing is updated or deleted, so the history is complete, and a correction is one
+INSERT: a process killed during it leaves the old value current or the new one, never both.
+The file carries its schema version (`PRAGMA user_version`); a file of an older version is
+upgraded when opened, a newer one is refused.
 """
 
 from __future__ import annotations
 
 import enum
+import getpass
 import json
 import sqlite3
 import time
@@ -35,13 +43,19 @@ CREATE TABLE IF NOT EXISTS molecules (
 CREATE TABLE IF NOT EXISTS measurements (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     candidate_id TEXT NOT NULL REFERENCES molecules(candidate_id),
-    value REAL NOT NULL,
-    uncertainty REAL,
+    value REAL,                    -- NULL for a failed experiment or a retraction
+    uncertainty REAL,              -- SD, property units
     date TEXT,
     notes TEXT,
     source TEXT NOT NULL,          -- seed data file, results file, or oracle
     round INTEGER NOT NULL,        -- the round whose proposals it answers (0: seed data)
-    recorded_unix REAL NOT NULL
+    recorded_unix REAL NOT NULL,
+    outcome TEXT NOT NULL DEFAULT 'measured',  -- measured | failed | retracted
+    reason TEXT,                   -- why it failed, or why it corrects or retracts
+    replaces INTEGER UNIQUE REFERENCES measurements(id),  -- the record it corrects or retracts
+    source_row INTEGER,            -- row of the results file (header = row 1)
+    recorded_by TEXT,              -- the account that ingested it
+    CHECK ((outcome = 'measured') = (value IS NOT NULL))
 );
 CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER PRIMARY KEY,
@@ -77,6 +91,7 @@ CREATE TABLE IF NOT EXISTS proposals (
     lower_90 REAL NOT NULL,
     upper_90 REAL NOT NULL,
     prob_beat_best REAL NOT NULL,
+    prob_feasible REAL,            -- NULL: no feasibility model yet
     acquisition_value REAL,
     nearest_measured_id TEXT NOT NULL,
     nearest_similarity REAL NOT NULL,
@@ -100,6 +115,19 @@ CREATE TABLE IF NOT EXISTS events (
     data_json TEXT NOT NULL
 );
 """
+
+
+#: The schema this code writes (`PRAGMA user_version`): 1 had one value per measurement row, no
+#: outcome, corrections or feasibility; 2 is the append-only record above.
+SCHEMA_VERSION = 2
+
+
+
+def _current(alias: str) -> str:
+    """SQL: the record `alias` is current (no later record replaces it, and it is not a retraction)."""
+    return (f"{alias}.outcome != 'retracted' AND NOT EXISTS "
+            f"(SELECT 1 FROM measurements later WHERE later.replaces = {alias}.id)")
+
 
 
 class RoundStatus(str, enum.Enum):
@@ -149,7 +177,18 @@ class CampaignStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = connect(self.path)
-        self._db.executescript(_SCHEMA)
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ValueError(f"{self.path} was written by a newer version of discovery (schema {version}; this "
+                                 f"one reads up to {SCHEMA_VERSION}): upgrade discovery to continue this campaign")
+            if version < SCHEMA_VERSION and _tables(db):
+                _upgrade(db, version, self.path)
+            else:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -193,36 +232,78 @@ class CampaignStore:
         """Columns candidate_id, identity, smiles, origin, parent, first_round."""
         return self._frame("SELECT * FROM molecules ORDER BY candidate_id")
 
-    # -- measurements -------------------------------------------------------------------------
+    # -- measurements ----------------------------------------------------------------------------
     def add_measurements(self, rows: Sequence[dict[str, Any]], db: sqlite3.Connection | None = None) -> int:
-        """Store measurements: dicts with candidate_id, value, source, round and optionally
-        uncertainty, date, notes. Returns how many were stored."""
+        """Store records: dicts with candidate_id, source, round, and value (None for a failed
+        experiment or a retraction) and optionally outcome ("measured"), uncertainty, date, notes,
+        reason, replaces (the record corrected or retracted), source_row. Returns how many."""
         if db is None:
             with self.transaction() as conn:
                 return self.add_measurements(rows, conn)
-        now = time.time()
+        now, user = time.time(), _user()
         db.executemany(
-            "INSERT INTO measurements (candidate_id, value, uncertainty, date, notes, source, round, recorded_unix)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(r["candidate_id"], float(r["value"]), r.get("uncertainty"), r.get("date"), r.get("notes"),
-              r["source"], int(r["round"]), now) for r in rows],
+            "INSERT INTO measurements (candidate_id, value, uncertainty, date, notes, source, round, recorded_unix,"
+            " outcome, reason, replaces, source_row, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r["candidate_id"], None if r["value"] is None else float(r["value"]), r.get("uncertainty"),
+              r.get("date"), r.get("notes"), r["source"], int(r["round"]), now, str(r.get("outcome", "measured")),
+              r.get("reason"), r.get("replaces"), r.get("source_row"), user) for r in rows],
         )
         return len(rows)
 
     def measurements(self) -> pd.DataFrame:
-        """Every stored measurement with its molecule: candidate_id, identity, smiles, value,
-        uncertainty, date, notes, source, round (replicates are separate rows)."""
+        """The current measured values, one row per measurement (replicates are separate rows):
+        measurement_id, candidate_id, identity, smiles, value, uncertainty, date, notes, source, round."""
         return self._frame(
-            "SELECT m.candidate_id, mol.identity, mol.smiles, m.value, m.uncertainty, m.date, m.notes, m.source, m.round"
-            " FROM measurements m JOIN molecules mol USING (candidate_id) ORDER BY m.id"
+            "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, m.value, m.uncertainty, m.date,"
+            " m.notes, m.source, m.round FROM measurements m JOIN molecules mol USING (candidate_id)"
+            f" WHERE m.outcome = 'measured' AND {_current('m')} ORDER BY m.id"
         )
 
+    def failed_experiments(self) -> pd.DataFrame:
+        """The current failed experiments of molecules with no current value: measurement_id,
+        candidate_id, identity, smiles, reason, date, notes, round (one row per molecule, its latest)."""
+        return self._frame(
+            "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, m.reason, m.date, m.notes, m.round"
+            f" FROM measurements m JOIN molecules mol USING (candidate_id) WHERE m.outcome = 'failed' AND {_current('m')}"
+            " AND m.id = (SELECT MAX(f.id) FROM measurements f WHERE f.candidate_id = m.candidate_id"
+            f"             AND f.outcome = 'failed' AND {_current('f')})"
+            " AND NOT EXISTS (SELECT 1 FROM measurements v WHERE v.candidate_id = m.candidate_id"
+            f"                AND v.outcome = 'measured' AND {_current('v')})"
+            " ORDER BY m.candidate_id"
+        )
+
+    def history(self) -> pd.DataFrame:
+        """Every record ever stored, oldest first, with its molecule and fate: measurement_id,
+        candidate_id, identity, smiles, outcome, value, uncertainty, date, notes, reason, replaces,
+        replaced_by, current, round, source, source_row, recorded_by, recorded_at (UTC, ISO 8601)."""
+        frame = self._frame(
+            "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, m.outcome, m.value,"
+            " m.uncertainty, m.date, m.notes, m.reason, m.replaces,"
+            " (SELECT later.id FROM measurements later WHERE later.replaces = m.id) AS replaced_by,"
+            f" ({_current('m')}) AS current, m.round, m.source, m.source_row, m.recorded_by, m.recorded_unix"
+            " FROM measurements m JOIN molecules mol USING (candidate_id) ORDER BY m.id"
+        )
+        frame["current"] = frame["current"].astype(bool)
+        for column in ("replaces", "replaced_by", "source_row"):
+            frame[column] = frame[column].astype("Int64")
+        stamps = pd.to_datetime(frame.pop("recorded_unix"), unit="s", utc=True)
+        frame["recorded_at"] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return frame
+
+    def n_records(self) -> int:
+        """Records stored so far: any new measurement, failure, correction or retraction changes it."""
+        return int(self._db.execute("SELECT COUNT(*) FROM measurements").fetchone()[0])
+
+    def has_records(self, round_number: int) -> bool:
+        """Whether any record (current or not) answers round `round_number` (0: seed data)."""
+        return self._db.execute("SELECT 1 FROM measurements WHERE round = ? LIMIT 1", (round_number,)).fetchone() is not None
+
     def measured_molecules(self) -> pd.DataFrame:
-        """One row per measured molecule, replicates averaged: candidate_id, smiles, identity,
-        value, round (of its first measurement); ordered by candidate_id."""
+        """One row per measured molecule, current replicates averaged: candidate_id, smiles,
+        identity, value, round (of its first measurement), n_measurements; ordered by candidate_id."""
         return self.measurements().groupby("candidate_id", sort=True).agg(
             smiles=("smiles", "first"), identity=("identity", "first"), value=("value", "mean"),
-            round=("round", "min"),
+            round=("round", "min"), n_measurements=("value", "size"),
         ).reset_index()
 
     # -- rounds -------------------------------------------------------------------------------
@@ -298,13 +379,16 @@ class CampaignStore:
         PROPOSALS.check(table)
         rows = [
             (round_number, int(r["rank"]), r["candidate_id"], float(r["mean"]), float(r["lower_90"]),
-             float(r["upper_90"]), float(r["prob_beat_best"]), _float_or_none(r["acquisition_value"]),
-             str(r["nearest_measured_id"]), float(r["nearest_similarity"]), int(bool(r["outside_domain"])))
+             float(r["upper_90"]), float(r["prob_beat_best"]), _float_or_none(r["prob_feasible"]),
+             _float_or_none(r["acquisition_value"]), str(r["nearest_measured_id"]), float(r["nearest_similarity"]),
+             int(bool(r["outside_domain"])))
             for _, r in table.iterrows()
         ]
+        columns = ", ".join(("round", *_STORED_PROPOSAL_COLUMNS))
         with self.transaction() as db:
             db.execute("DELETE FROM proposals WHERE round = ?", (round_number,))
-            db.executemany(f"INSERT INTO proposals VALUES ({', '.join('?' * (1 + len(_STORED_PROPOSAL_COLUMNS)))})", rows)
+            db.executemany(f"INSERT INTO proposals ({columns}) VALUES ({', '.join('?' * (1 + len(_STORED_PROPOSAL_COLUMNS)))})",
+                           rows)
             self._advance(round_number, RoundStatus.PROPOSED, db)
             self._event(db, round_number, "proposed", f"{len(rows)} candidates proposed")
 
@@ -330,8 +414,13 @@ class CampaignStore:
     def failures(self) -> pd.DataFrame:
         return self._frame("SELECT * FROM failures ORDER BY round, identity")
 
-    def log_event(self, kind: str, message: str, round_number: int | None = None, data: dict[str, Any] | None = None) -> None:
-        with self.transaction() as db:
+    def log_event(self, kind: str, message: str, round_number: int | None = None, data: dict[str, Any] | None = None,
+                  db: sqlite3.Connection | None = None) -> None:
+        """Record an event; pass `db` to join an open transaction."""
+        if db is None:
+            with self.transaction() as conn:
+                self._event(conn, round_number, kind, message, data)
+        else:
             self._event(db, round_number, kind, message, data)
 
     def events(self) -> pd.DataFrame:
@@ -351,6 +440,34 @@ class CampaignStore:
     def _frame(self, query: str, params: tuple = ()) -> pd.DataFrame:
         cursor = self._db.execute(query, params)
         return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _upgrade(db: sqlite3.Connection, version: int, path: Path) -> None:
+    """Bring a campaign file of an older schema to `SCHEMA_VERSION`, inside the caller's transaction."""
+    if version != 0 or not {"measurements", "proposals"} <= _tables(db):
+        raise ValueError(f"{path} is not a campaign state file this version of discovery knows (schema {version})")
+    # 1 -> 2: measurements become the append-only record (value may be NULL, so the table is
+    # rebuilt: SQLite cannot drop a NOT NULL); proposals gain prob_feasible
+    db.execute("ALTER TABLE measurements RENAME TO measurements_v1")
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("INSERT INTO measurements (id, candidate_id, value, uncertainty, date, notes, source, round,"
+               " recorded_unix) SELECT id, candidate_id, value, uncertainty, date, notes, source, round, recorded_unix"
+               " FROM measurements_v1")
+    db.execute("DROP TABLE measurements_v1")
+    db.execute("ALTER TABLE proposals ADD COLUMN prob_feasible REAL")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (e.g. a container's unnamed uid)
+        return "unknown"
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -59,6 +59,8 @@ class Capabilities:
         leave_one_out: `leave_one_out()` gives leave-one-out predictives from one fit.
         descriptors: Takes descriptor columns (`descriptors=`), not only the SMILES.
         categories: Takes chemical-category columns (`categories=`).
+        known_noise: `fit(..., noise_sd=)` enters each measurement's known SD into the likelihood;
+            a model without it refuses known noise rather than dropping it.
     """
 
     posterior_draws: bool = False
@@ -67,6 +69,7 @@ class Capabilities:
     leave_one_out: bool = False
     descriptors: bool = False
     categories: bool = False
+    known_noise: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,9 @@ class PropertyModel(BaseEstimator, ABC):
 
     # -- hooks ----------------------------------------------------------------------------------
     @abstractmethod
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
-        """Fit on validated data: X (n rows), y finite, shape (n,)."""
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
+        """Fit on validated data: X (n rows), y finite, shape (n,); `noise_sd` None, or (only for
+        a model with `capabilities.known_noise`) the known SD of each measurement, shape (n,), >= 0."""
 
     @abstractmethod
     def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
@@ -120,12 +124,21 @@ class PropertyModel(BaseEstimator, ABC):
         raise NotImplementedError
 
     # -- the shared work ------------------------------------------------------------------------
-    def fit(self: M, X: pd.DataFrame, y: np.ndarray) -> M:
-        """Fit on X (n rows) and y, shape (n,), in the units of the property. Returns self."""
+    def fit(self: M, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None = None) -> M:
+        """Fit on X (n rows) and y, shape (n,), in the units of the property. Returns self.
+
+        Rows with the same `identity` (if X has that column) are replicate measurements of one
+        molecule. `noise_sd`: the known SD of each measurement in property units, shape (n,),
+        NaN where not known (0); a model without `capabilities.known_noise` refuses it.
+        """
         y = check_training_data(X, y)
+        noise_sd = check_noise_sd(noise_sd, len(y))
+        if noise_sd is not None and not self.capabilities.known_noise:
+            raise ValueError(f"{type(self).__name__} cannot use known measurement uncertainties "
+                             "(capabilities.known_noise is False); fit without noise_sd")
         start = time.perf_counter()
         self.diagnostics_ = None
-        self._fit(X, y)
+        self._fit(X, y, noise_sd)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -164,8 +177,9 @@ class PropertyModel(BaseEstimator, ABC):
         """The model's terms with their effect and central interval (capabilities.coefficients)."""
         raise NotImplementedError(f"{type(self).__name__} has no table of terms")
 
-    def leave_one_out(self, X: pd.DataFrame, y: np.ndarray) -> LeaveOneOut:
-        """Leave-one-out predictives of the training rows (capabilities.leave_one_out)."""
+    def leave_one_out(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None = None) -> LeaveOneOut:
+        """Leave-one-molecule-out predictives of the training rows (capabilities.leave_one_out):
+        replicates of a molecule (same `identity`) are left out together."""
         raise NotImplementedError(f"{type(self).__name__} gives no leave-one-out predictives from one fit")
 
     @property
@@ -235,6 +249,29 @@ def check_training_data(X: pd.DataFrame, y: np.ndarray, min_rows: int = 5) -> np
     if np.ptp(y) == 0:
         raise ValueError("target is constant: every measured value equals " f"{y[0]:g}; nothing to learn")
     return y
+
+
+def check_noise_sd(noise_sd: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Known measurement SDs as a float array of shape (n,) with NaN (unknown) as 0, or None when
+    nothing is known. Raises ValueError for a wrong shape, a negative or an infinite SD."""
+    if noise_sd is None:
+        return None
+    sd = np.asarray(noise_sd, dtype=float).ravel()
+    if sd.shape != (n,):
+        raise ValueError(f"noise_sd must have one SD per training row ({n}), got shape {np.shape(noise_sd)}")
+    sd = np.where(np.isnan(sd), 0.0, sd)
+    if not np.isfinite(sd).all() or (sd < 0).any():
+        bad = np.flatnonzero(~np.isfinite(sd) | (sd < 0))[:10].tolist()
+        raise ValueError(f"noise_sd must be finite and >= 0; rows {bad} are not")
+    return sd if (sd > 0).any() else None
+
+
+def molecule_groups(X: pd.DataFrame) -> np.ndarray:
+    """Group number of each row, shape (n,): rows with the same `identity` are replicate
+    measurements of one molecule (without that column every row is its own molecule)."""
+    if "identity" not in X.columns:
+        return np.arange(len(X))
+    return pd.factorize(X["identity"].astype(str))[0]
 
 
 def to_jsonable(value: Any) -> Any:

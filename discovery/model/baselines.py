@@ -207,7 +207,7 @@ class PLSILR(PropertyModel):
             return _ConstantMean(float(y.mean()))
         return _PLSCore(features, [], pls)
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         self.descriptors_ = _select_descriptors(X, self.descriptors, type(self).__name__)
         if self.categories is not None:
             _require_columns(X, self.categories, type(self).__name__, when="was asked to use")
@@ -256,7 +256,7 @@ class PLSQM(PropertyModel):
             return _ConstantMean(float(y.mean()))
         return _PLSCore(None, self.columns_, pls)
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         self.columns_ = _select_descriptors(X, self.descriptors, type(self).__name__)
         core = self._fit_core(X, y)
         if not isinstance(core, _PLSCore):
@@ -333,7 +333,7 @@ class KernelRidgeQM(PropertyModel):
     def _fit_core(self, X: pd.DataFrame, y: np.ndarray) -> _KRRCore:
         return _KRRCore(self.columns_, self.seed).fit(X, y)
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         self.columns_ = _select_descriptors(X, self.descriptors, type(self).__name__)
         self.core_ = self._fit_core(X, y)
         self.alpha_ = self.core_.alpha
@@ -384,7 +384,7 @@ class RandomForestMorgan(PropertyModel):
         self.min_samples_leaf = min_samples_leaf
         self.seed = seed
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         self.columns_ = ["smiles"]
         _require_columns(X, self.columns_, type(self).__name__, when="needs")
         fps = morgan_fingerprints(_smiles(X), int(self.radius), int(self.n_bits))
@@ -495,7 +495,7 @@ class TanimotoGP(PropertyModel):
         fps = morgan_fingerprints(_smiles(X), int(self.radius), int(self.n_bits))
         return torch.as_tensor(fps, dtype=torch.float64)
 
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         import torch
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP

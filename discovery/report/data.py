@@ -14,6 +14,7 @@ Column contracts (extra columns are ignored; missing ones raise a ValueError nam
   from predictive draws.
 - `last_round`: smiles, mean, lower_90, upper_90, measured — the previous round's proposals,
   as predicted then, with the value the lab measured.
+- `failed`: candidate_id, smiles, reason, round — experiments the lab could not carry out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from discovery.model import FitDiagnostics, PropertyModel, TargetTransform
+from discovery.model import FitDiagnostics, PropertyModel, TargetTransform, molecule_groups
 from discovery.objective import Direction
 from discovery.tables import PROPOSALS
 
@@ -33,6 +34,7 @@ POOL_COLUMNS = ("mean", "lower_90", "upper_90")
 COEFFICIENT_COLUMNS = ("term", "label", "mean", "lower_5", "upper_95", "excludes_zero")
 CV_COLUMNS = ("smiles", "y", "mean", "lower_90", "upper_90", "pit")
 LAST_ROUND_COLUMNS = ("smiles", "mean", "lower_90", "upper_90", "measured")
+FAILED_COLUMNS = ("candidate_id", "smiles", "reason", "round")
 
 
 @dataclass
@@ -44,7 +46,7 @@ class ReportData:
         round: The round these proposals are for (measured data has rounds < this).
         target: Property column name, e.g. "dielectric_constant".
         direction: Which way is better ("max" or "min").
-        measured: Every measured molecule so far.
+        measured: Every measured molecule so far, one row each (replicates averaged).
         proposals: The candidates proposed for the lab, ranked.
         pool: Predicted value and 90 % interval of every pool candidate.
         coefficients: Posterior summary of the model terms, strongest first.
@@ -59,6 +61,8 @@ class ReportData:
         model_scale: The scale the model is linear in, when not the target itself (e.g.
             "ln dielectric constant" for a log-target model): the unit of the coefficients and of
             the calibrated model error. None: `target_label`.
+        failed: Failed experiments (never proposed again), or None.
+        feasibility_note: How the failures were used this round (one sentence), or "".
     """
 
     campaign: str
@@ -77,6 +81,8 @@ class ReportData:
     unit: str = ""
     model_name: str = "Bayesian interaction linear regression"
     model_scale: str | None = None
+    failed: pd.DataFrame | None = None
+    feasibility_note: str = ""
 
     def __post_init__(self) -> None:
         self.direction = Direction(self.direction)
@@ -87,6 +93,7 @@ class ReportData:
             "coefficients": (self.coefficients, COEFFICIENT_COLUMNS),
             "cv": (self.cv, CV_COLUMNS),
             "last_round": (self.last_round, LAST_ROUND_COLUMNS),
+            "failed": (self.failed, FAILED_COLUMNS),
         }
         for name, (table, columns) in tables.items():
             if table is None:
@@ -167,15 +174,24 @@ def observed_coverage(pit: np.ndarray, nominal: np.ndarray) -> np.ndarray:
 
 def loo_summary(
     model: PropertyModel, X: pd.DataFrame, y: np.ndarray, limits: tuple[float | None, float | None] = (None, None),
+    noise_sd: np.ndarray | None = None,
 ) -> pd.DataFrame | None:
     """The `cv` table of the measured molecules from one fit (`model.leave_one_out`), or None for
     a model that gives no leave-one-out predictives. The draws are clipped to the property's
-    physical `limits` (None: no limit), as the proposals are."""
+    physical `limits` (None: no limit), as the proposals are.
+
+    Rows of X are measurements: replicates of a molecule (same `identity`) are left out together
+    and shown as one row, the mean of its replicates against the predictive of one new
+    measurement (a mean of several is less noisy, so its interval errs on the wide side).
+    """
     if not model.capabilities.leave_one_out:
         return None
-    loo = model.leave_one_out(X, y)
-    draws = loo.observation_draws
+    loo = model.leave_one_out(X, y, noise_sd)
+    groups = molecule_groups(X)
+    first = np.unique(groups, return_index=True)[1]
+    means = np.bincount(groups, weights=np.asarray(y, dtype=float)) / np.bincount(groups)
+    draws = loo.observation_draws[:, first]
     if limits != (None, None):
         draws = np.clip(draws, *limits)
     point = "median" if model.target_transform is TargetTransform.LOG else "mean"
-    return predictive_summary(X["smiles"], y, draws, loo.weights, point=point)
+    return predictive_summary(X["smiles"].iloc[first], means, draws, loo.weights[:, first], point=point)

@@ -171,6 +171,7 @@ def _propose(pool: pd.DataFrame, prediction: Any, measured: pd.DataFrame, k: int
         "smiles": pool["smiles"].to_numpy()[picked],
         "mean": prediction.mean[picked], "lower_90": lower, "upper_90": upper,
         "prob_beat_best": (draws[:, picked] > best).mean(axis=0),
+        "prob_feasible": np.nan,
         "acquisition_value": improvement[picked],
         "nearest_measured_id": measured["candidate_id"].to_numpy()[nearest.argmax(axis=1)],
         "nearest_measured_smiles": measured["smiles"].to_numpy()[nearest.argmax(axis=1)],

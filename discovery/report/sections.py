@@ -209,6 +209,8 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
             Cell(number(row.mean), row.mean, numeric=True, css="mean"),
             Cell(interval(row.lower_90, row.upper_90), optimistic, numeric=True, css="interval"),
             Cell(percent(row.prob_beat_best), row.prob_beat_best, numeric=True, css="prob"),
+            Cell("–" if row.prob_feasible != row.prob_feasible else percent(row.prob_feasible),
+                 -1.0 if row.prob_feasible != row.prob_feasible else row.prob_feasible, numeric=True, css="feasible"),
             Cell(number(row.acquisition_value), row.acquisition_value, numeric=True, css="acquisition"),
             Cell(
                 structure_svg(str(row.nearest_measured_smiles), options.neighbour_width, options.neighbour_height)
@@ -225,10 +227,12 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
         f'<p class="lead">Ranked by the acquisition function; predictions are {escape(data.target_label)}. '
         "Click a column header to sort. "
         f"<b>P(beats best)</b> is the posterior probability that the true value lies {better} the best measured one; "
+        "<b>P(feasible)</b> is the chance the lab can make and measure it, learned from failed experiments "
+        "(– until enough have failed); "
         "<b>similarity</b> is the Tanimoto similarity to the closest measured molecule (1 = identical).</p>"
         + '<div class="scroll">'
         + table(
-            ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)",
+            ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)", "P(feasible)",
              "Acquisition", "Nearest measured", "Similarity", "Domain"],
             rows, row_classes=classes, css="proposals",
         )
@@ -279,7 +283,22 @@ def progress(data: ReportData, options: ReportOptions) -> str:
             Cell(number(best_here), best_here, numeric=True),
             Cell(number(best_so_far), best_so_far, numeric=True),
         ])
-    return plot + table(["Round", "Measured", "Best in round", "Best so far"], rows, css="compact")
+    return plot + table(["Round", "Measured", "Best in round", "Best so far"], rows, css="compact") + _failed(data)
+
+
+def _failed(data: ReportData) -> str:
+    """The failed experiments: never proposed again, and what the feasibility model made of them."""
+    if data.failed is None or data.failed.empty:
+        return ""
+    rows = [[
+        Cell(escape(str(r.candidate_id)), str(r.candidate_id)),
+        Cell(f'<span class="smiles">{escape(str(r.smiles))}</span>', str(r.smiles)),
+        Cell(escape(str(r.reason)), str(r.reason)),
+        Cell("seed data" if int(r.round) == 0 else f"round {int(r.round)}", int(r.round)),
+    ] for r in data.failed.itertuples()]
+    return (f"<h3>Failed experiments ({len(rows)})</h3><p class=\"lead\">These molecules could not be made or "
+            f"measured; they are never proposed again. {escape(data.feasibility_note)}</p>"
+            + table(["Candidate", "SMILES", "Reason", "Round"], rows, css="compact"))
 
 
 def glossary() -> str:

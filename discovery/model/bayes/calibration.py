@@ -47,11 +47,20 @@ class ModelErrorLaw:
         return cls(**{k: float(v) for k, v in data.items()})
 
 
-def tail_split(y: np.ndarray, tail_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the rehearsal: (held = the lowest and highest `tail_fraction` of y, core = the rest)."""
-    order = np.argsort(y, kind="stable")
-    k = max(2, int(round(tail_fraction * len(y))))
-    return np.r_[order[:k], order[-k:]], order[k:-k]
+def tail_split(y: np.ndarray, tail_fraction: float, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the rehearsal: (held = the lowest and highest `tail_fraction` of y, core = the rest).
+
+    With `groups` (molecule of each row, shape (n,)) the split is by molecule, ranked by its mean:
+    a replicate left in the core would tell the refit the held-out value it is meant to extrapolate to.
+    """
+    y = np.asarray(y, dtype=float)
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    labels, index = np.unique(groups, return_inverse=True)
+    means = np.bincount(index, weights=y) / np.bincount(index)
+    order = np.argsort(means, kind="stable")
+    k = max(2, int(round(tail_fraction * len(labels))))
+    held = np.isin(index, np.r_[order[:k], order[-k:]])
+    return np.flatnonzero(held), np.flatnonzero(~held)
 
 
 def edge_law(needed: np.ndarray, distance: np.ndarray, coverage: float, max_slope: float) -> tuple[float, float]:

@@ -112,6 +112,8 @@ class RegressionProblem:
         tau_scale: Prior scale of each group's global shrinkage τ_g per unit of σ, shape (2,):
             p0_g / (P_g − p0_g) / √n (Piironen & Vehtari 2017, eq. 3.12), with p0_g the prior
             guess of how many terms of group g matter.
+        known_sd: Known SD of each measurement on the standardised scale, shape (n,) (0 where
+            unknown), or None: the likelihood's variance of row i is σ² + known_sd_i².
     """
 
     Z: np.ndarray
@@ -120,16 +122,19 @@ class RegressionProblem:
     prior: HorseshoePrior
     noise_floor: float
     tau_scale: np.ndarray
+    known_sd: np.ndarray | None = None
 
     @classmethod
-    def build(cls, Z: np.ndarray, y: np.ndarray, n_main: int, prior: HorseshoePrior, noise_floor: float) -> RegressionProblem:
+    def build(cls, Z: np.ndarray, y: np.ndarray, n_main: int, prior: HorseshoePrior, noise_floor: float,
+              known_sd: np.ndarray | None = None) -> RegressionProblem:
         n, P = Z.shape
         n_inter = P - n_main
         groups = np.r_[np.zeros(n_main, dtype=int), np.ones(n_inter, dtype=int)]
         p0 = np.array([min(prior.expected_main_terms, max(n_main - 1, 0.5)),
                        min(prior.expected_interaction_terms, max(n_inter - 1, 0.5))])
         sizes = np.array([max(n_main, 1), max(n_inter, 1)])
-        return cls(Z, y, groups, prior, noise_floor, p0 / np.maximum(sizes - p0, 1.0) / np.sqrt(n))
+        known = None if known_sd is None or not np.any(known_sd > 0) else np.asarray(known_sd, dtype=float)
+        return cls(Z, y, groups, prior, noise_floor, p0 / np.maximum(sizes - p0, 1.0) / np.sqrt(n), known)
 
     @property
     def n_rows(self) -> int:

@@ -20,6 +20,11 @@ Given its scales the model is linear-Gaussian, so most of it has exact condition
 5. c² by slice sampling on log c² (Neal 2003).
 6. Student-t likelihood only: each molecule's precision weight ω_i from its gamma conditional.
 
+Known measurement noise (`GibbsProblem.known_sd`, s_i) adds to the noise variance of its row:
+r_i = σ²/ω_i + s_i². The rows are then heteroscedastic, so the n-space form is used. With a
+Student-t likelihood the residual is split first: its t part e_i given the residual and ω_i is
+Gaussian, and ω_i given e_i is the usual gamma (exact data augmentation).
+
 With many more molecules than columns (n²P > P³, the P-space form) each Metropolis step costs a
 P × P factorisation; there the data pin σ down given θ, so σ is slice-sampled from that
 conditional after step 2 and only the τ_g take Metropolis steps.
@@ -55,6 +60,7 @@ class GibbsProblem:
         tau_scale: Prior scale of τ_g per unit of σ, shape (2,).
         intercept_scale, noise_scale, noise_floor, slab_scale, slab_df: The prior's constants.
         student_t_nu: Degrees of freedom of a Student-t likelihood, or None for a normal one.
+        known_sd: Known SD of each measurement, shape (n,) (0: not known), or None.
     """
 
     Z: np.ndarray
@@ -67,6 +73,7 @@ class GibbsProblem:
     slab_scale: float
     slab_df: float
     student_t_nu: float | None
+    known_sd: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -151,9 +158,12 @@ class _Chain:
         n, P = pr.Z.shape
         self.X = np.column_stack([np.ones(n), pr.Z])
         p = P + 1
+        self.known_var = np.zeros(n) if pr.known_sd is None else np.asarray(pr.known_sd, dtype=float) ** 2
         # factorise in the smaller space; a Student-t likelihood reweights rows every sweep, which
-        # the P-space form would pay for with a new Gram matrix, so it uses the n-space form
-        self.n_space = pr.student_t_nu is not None or n * n * p + n**3 / 3 <= p**3 / 3
+        # the P-space form would pay for with a new Gram matrix, and known noise makes the rows
+        # heteroscedastic, which the P-space form (one noise variance) cannot take: both use n-space
+        self.n_space = (pr.student_t_nu is not None or bool(self.known_var.any())
+                        or n * n * p + n**3 / 3 <= p**3 / 3)
         self.steps = self.STEPS if self.n_space else self.P_SPACE_STEPS
         self.gram = None if self.n_space else self.X.T @ self.X
         self.Xty = None if self.n_space else self.X.T @ pr.y
@@ -195,7 +205,7 @@ class _Chain:
 
     def _marginal(self, u: np.ndarray, K_parts: list[np.ndarray | None]) -> _Marginal:
         sigma = self.problem.noise_floor + math.exp(u[0])
-        r = sigma**2 / self.omega
+        r = sigma**2 / self.omega + self.known_var
         if self.n_space:
             return _Marginal(self.X, self.problem.y, self._variances(u), r, K=self.K_intercept + K_parts[0] + K_parts[1])
         return _Marginal(self.X, self.problem.y, self._variances(u), r, gram=self.gram, Xty=self.Xty)
@@ -273,6 +283,10 @@ class _Chain:
         # 6. Student-t weights
         if pr.student_t_nu is not None:
             residual = pr.y - self.X @ self.theta
+            if self.known_var.any():  # the t part e_i of residual_i = e_i + known noise, given ω_i
+                t_var = sigma**2 / self.omega
+                share = t_var / (t_var + self.known_var)
+                residual = share * residual + np.sqrt(share * self.known_var) * rng.standard_normal(len(residual))
             nu = pr.student_t_nu
             self.omega = rng.gamma((nu + 1.0) / 2.0, 2.0 / (nu + (residual / sigma) ** 2))
         self.K_parts = [self._K_part(g, self.u) for g in range(2)]
@@ -387,8 +401,10 @@ def save_problem(problem: GibbsProblem, folder: str) -> str:
     """Write `problem` to `folder/problem.npz`; returns the path."""
     path = f"{folder}/problem.npz"
     scalars = {k: np.asarray(np.nan if v is None else v, dtype=float) for k, v in problem.__dict__.items()
-               if not isinstance(v, np.ndarray)}
-    np.savez(path, Z=problem.Z, y=problem.y, groups=problem.groups, tau_scale=problem.tau_scale, **scalars)
+               if not isinstance(v, np.ndarray) and k != "known_sd"}
+    known = np.zeros(len(problem.y)) if problem.known_sd is None else problem.known_sd
+    np.savez(path, Z=problem.Z, y=problem.y, groups=problem.groups, tau_scale=problem.tau_scale, known_sd=known,
+             **scalars)
     return path
 
 
@@ -397,8 +413,10 @@ def _load_problem(path: str) -> GibbsProblem:
         values = {k: data[k] for k in data.files}
     scalars = {k: float(v) for k, v in values.items() if v.ndim == 0}
     nu = scalars.pop("student_t_nu")
+    known = values["known_sd"]
     return GibbsProblem(Z=values["Z"], y=values["y"], groups=values["groups"], tau_scale=values["tau_scale"],
-                        student_t_nu=None if math.isnan(nu) else nu, **scalars)
+                        student_t_nu=None if math.isnan(nu) else nu, known_sd=known if known.any() else None,
+                        **scalars)
 
 
 def chain_task(config: dict) -> object:

@@ -20,7 +20,14 @@ from scipy import stats
 
 from discovery.config import from_mapping
 from discovery.features.interactions import MinorityRule
-from discovery.model.base import Capabilities, LeaveOneOut, PropertyModel, TargetTransform
+from discovery.model.base import (
+    Capabilities,
+    LeaveOneOut,
+    PropertyModel,
+    TargetTransform,
+    check_noise_sd,
+    molecule_groups,
+)
 from discovery.model.bayes.calibration import ModelErrorLaw, beyond, edge_law, epistemic_inflation, tail_split
 from discovery.model.bayes.design import InteractionDesign, RegressionProblem, Standardisation
 from discovery.model.bayes.samplers import PosteriorDraws, diagnose, make_sampler
@@ -63,7 +70,7 @@ class BayesianILR(PropertyModel):
     """
 
     capabilities = Capabilities(posterior_draws=True, persistence=True, coefficients=True, leave_one_out=True,
-                                descriptors=True, categories=True)
+                                descriptors=True, categories=True, known_noise=True)
 
     def __init__(
         self,
@@ -106,45 +113,57 @@ class BayesianILR(PropertyModel):
         return self.design_.features
 
     # -- fitting --------------------------------------------------------------------------------
-    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> None:
+    def _fit(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None) -> None:
         if self.target_transform is TargetTransform.LOG:
             if (y <= 0).any():
                 bad = list(X.index[y <= 0][:10])
                 raise ValueError(f"target_transform='log' needs positive values; rows {bad} are <= 0")
         t = self._to_model_scale(y)  # everything below, the rehearsal included, works on this scale
+        known = self._known_sd(y, noise_sd)
         self.design_ = InteractionDesign.fit(X, self.descriptors, self.categories, self.min_fraction,
                                              self.min_contrast_rows, self.minority_rule, self.screen_categories)
         Z = self.design_.matrix(X)
         sampler = make_sampler(self.sampler, self.seed, self.health)
-        self.scaling_, self.posterior_, self.idata_, diagnostics = self._sample(Z, t, sampler, warn=True)
-        self.model_error_, record = self._calibrate(Z, t)
+        self.scaling_, self.posterior_, self.idata_, diagnostics = self._sample(Z, t, known, sampler, warn=True)
+        self.model_error_, record = self._calibrate(Z, t, known, molecule_groups(X))
         self.diagnostics_ = dataclasses.replace(diagnostics, calibration=record)
 
-    def _sample(self, Z: np.ndarray, t: np.ndarray, sampler: Any, warn: bool) -> tuple[Standardisation, PosteriorDraws, Any, FitDiagnostics]:
-        """Standardise the design Z (n, P) and target t (n,), sample the posterior, diagnose it."""
+    def _known_sd(self, y: np.ndarray, noise_sd: np.ndarray | None) -> np.ndarray:
+        """Known measurement SDs on the model's scale, shape (n,) (0: unknown); with a log target
+        an SD s of y is s/y in log units (first order)."""
+        if noise_sd is None:
+            return np.zeros(len(y))
+        return noise_sd / y if self.target_transform is TargetTransform.LOG else noise_sd
+
+    def _sample(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray, sampler: Any,
+                warn: bool) -> tuple[Standardisation, PosteriorDraws, Any, FitDiagnostics]:
+        """Standardise the design Z (n, P) and target t (n,) (known SDs `known` on t's scale),
+        sample the posterior, diagnose it."""
         scaling = Standardisation.fit(Z, t)
         problem = RegressionProblem.build(scaling.design(Z), scaling.target(t), self.design_.n_main, self.prior,
-                                          self.prior.noise_floor / scaling.y_scale)
+                                          self.prior.noise_floor / scaling.y_scale, known / scaling.y_scale)
         if warn:
             sampler.advise(problem)
         run = sampler.run(problem)
         return scaling, run.draws, run.idata, diagnose(run, sampler, self.health, warn=warn)
 
-    def _calibrate(self, Z: np.ndarray, t: np.ndarray) -> tuple[ModelErrorLaw, CalibrationRecord]:
+    def _calibrate(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray,
+                   groups: np.ndarray) -> tuple[ModelErrorLaw, CalibrationRecord]:
         """Epistemic inflation and edge law σ_d(x) = a + b·d(x) from an extrapolation rehearsal
-        (CalibrationSettings): the same design columns Z, fitted on the central rows of t."""
+        (CalibrationSettings): the same design columns Z, fitted on the central molecules of t
+        (replicates, same `groups`, stay together)."""
         c = self.calibration
         law = ModelErrorLaw.none(t, c)
         if c.method is CalibrationMethod.NONE:
             return law, CalibrationRecord(method="none")
-        if len(t) < c.min_rows:
-            return law, CalibrationRecord(method=f"skipped: fewer than {c.min_rows} rows")
-        held, core = tail_split(t, c.tail_fraction)
+        if len(np.unique(groups)) < c.min_rows:
+            return law, CalibrationRecord(method=f"skipped: fewer than {c.min_rows} molecules")
+        held, core = tail_split(t, c.tail_fraction, groups)
         tune = min(self.sampler.tune, 500) if c.tune is None else c.tune
         sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=tune), self.seed)
         with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
             warnings.simplefilter("ignore")
-            scaling, posterior, _, health = self._sample(Z[core], t[core], sampler, warn=False)
+            scaling, posterior, _, health = self._sample(Z[core], t[core], known[core], sampler, warn=False)
         prediction = self._predictive(Z[held], scaling, posterior, ModelErrorLaw.none(t[core], c),
                                       TargetTransform.NONE, self.seed, inflate=False)
         z = float(stats.norm.ppf(0.5 + c.coverage / 2))
@@ -211,29 +230,36 @@ class BayesianILR(PropertyModel):
         return Prediction(mean=point, std=observed.std(axis=0), latent_std=latent.std(axis=0),
                           latent_draws=latent, observation_draws=observed)
 
-    def leave_one_out(self, X: pd.DataFrame, y: np.ndarray) -> LeaveOneOut:
-        """Leave-one-out predictives of the training rows from one fit: Pareto-smoothed importance
-        weights (PSIS-LOO) of all posterior draws, and the predictive draws of a new measurement
-        stretched around each row's own leave-one-out mean (so the calibrated inflation does not
-        also stretch the shift from the full-data mean).
+    def leave_one_out(self, X: pd.DataFrame, y: np.ndarray, noise_sd: np.ndarray | None = None) -> LeaveOneOut:
+        """Leave-one-molecule-out predictives of the training rows from one fit: Pareto-smoothed
+        importance weights (PSIS-LOO) of all posterior draws, and the predictive draws of a new
+        measurement stretched around each row's own leave-one-out mean (so the calibrated
+        inflation does not also stretch the shift from the full-data mean). Replicates of a
+        molecule (same `identity`) are left out together, so their rows share one set of weights.
 
         The weights use the likelihood of the posterior draws alone: the calibrated model error is
-        fresh noise in each predictive draw, not a parameter, so it is left out here.
+        fresh noise in each predictive draw, not a parameter, so it is left out here. With known
+        noise and a Student-t likelihood the row's density is taken as a t of scale √(σ² + s²)
+        (the exact one, a t convolved with a normal, has no closed form).
         """
         import arviz as az
 
         self._check_fitted()
-        t = self._to_model_scale(np.asarray(y, dtype=float))
+        y = np.asarray(y, dtype=float)
+        t = self._to_model_scale(y)
+        known = self._known_sd(y, check_noise_sd(noise_sd, len(y)))
         Z = self.design_.matrix(X)
         d, s = self.posterior_, self.scaling_
         latent = (d.alpha[:, None] + d.beta @ s.design(Z).T) * s.y_scale + s.y_mean
-        sigma = d.sigma[:, None] * s.y_scale
+        scale = np.sqrt((d.sigma[:, None] * s.y_scale) ** 2 + known[None, :] ** 2)
         if self.prior.likelihood is Likelihood.NORMAL:
-            log_lik = stats.norm.logpdf(t[None, :], latent, sigma)
+            log_lik = stats.norm.logpdf(t[None, :], latent, scale)
         else:
-            log_lik = stats.t.logpdf(t[None, :], self.prior.student_t_nu, latent, sigma)
-        log_weights, _ = az.psislw(-log_lik.T)
-        weights = np.exp(log_weights).T
+            log_lik = stats.t.logpdf(t[None, :], self.prior.student_t_nu, latent, scale)
+        groups = molecule_groups(X)
+        per_molecule = log_lik @ np.eye(groups.max() + 1)[groups]  # (S, molecules): replicates' sum
+        log_weights, _ = az.psislw(-per_molecule.T)
+        weights = np.exp(log_weights).T[:, groups]
         prediction = self._predictive(Z, s, d, self.model_error_, self.target_transform, self.seed, inflate=True,
                                       draw_weights=weights)
         return LeaveOneOut(observation_draws=prediction.observation_draws, weights=weights)

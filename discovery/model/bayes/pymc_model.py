@@ -4,7 +4,10 @@ On the standardised scale (`RegressionProblem`), with two groups of terms under 
 scales, because interaction terms are many and most should vanish (Piironen & Vehtari 2017,
 "Sparsity information and regularization in the horseshoe and other shrinkage priors"):
 
-    y_i ~ Normal(α + Σ_j z_ij β_j, σ)      (or Student-t with ν degrees of freedom)
+    y_i ~ Normal(α + Σ_j z_ij β_j, √(σ² + s_i²))   (s_i: known SD of measurement i, else 0)
+        or, Student-t: y_i ~ Normal(μ_i, √(σ²/ω_i + s_i²)), ω_i ~ Gamma(ν/2, ν/2)
+        (a t with ν degrees of freedom when s_i = 0; written as this scale mixture only when some
+        noise is known, the same augmentation the Gibbs sampler uses)
     σ = σ_floor + HalfNormal(s_noise)      (σ_floor: the lab's repeatability, default 0)
     β_j = u_j · τ_g(j) · λ̃_j,  u_j ~ N(0, 1)              (non-centred)
     λ̃_j² = c² λ_j² / (c² + τ_g² λ_j²),  λ_j ~ HalfCauchy(1)
@@ -46,10 +49,15 @@ def build_model(problem: RegressionProblem) -> Any:
         z = pm.Normal("z", 0.0, 1.0, shape=P)
         beta = pm.Deterministic("beta", z * tau_j * lam_tilde)
         mu = alpha + pt.dot(problem.Z, beta)
+        known_var = None if problem.known_sd is None else problem.known_sd**2
         if p.likelihood is Likelihood.NORMAL:
-            pm.Normal("y", mu=mu, sigma=sigma, observed=problem.y)
-        else:
+            scale = sigma if known_var is None else pt.sqrt(sigma**2 + known_var)
+            pm.Normal("y", mu=mu, sigma=scale, observed=problem.y)
+        elif known_var is None:
             pm.StudentT("y", nu=p.student_t_nu, mu=mu, sigma=sigma, observed=problem.y)
+        else:
+            omega = pm.Gamma("omega", alpha=p.student_t_nu / 2, beta=p.student_t_nu / 2, shape=problem.n_rows)
+            pm.Normal("y", mu=mu, sigma=pt.sqrt(sigma**2 / omega + known_var), observed=problem.y)
     return model
 
 
@@ -73,6 +81,8 @@ def ridge_start(model: Any, problem: RegressionProblem) -> dict[str, np.ndarray]
              "tau_log__": np.log(tau), "lam_a_log__": np.zeros_like(beta), "lam_b_log__": np.log(lam2),
              "c2_log__": np.array(np.log(c2)), "z": beta / size}
     names = {v.name for v in model.value_vars}
+    if "omega_log__" in names:  # Student-t weights of known-noise rows start at 1
+        start["omega_log__"] = np.zeros(problem.n_rows)
     if names != set(start):
         raise RuntimeError(f"ADVI start does not match the model's variables: {sorted(names ^ set(start))}")
     return start

@@ -203,7 +203,7 @@ class ExactGibbs(PosteriorSampler):
             Z=problem.Z, y=problem.y, groups=problem.groups, tau_scale=problem.tau_scale,
             intercept_scale=p.intercept_scale, noise_scale=p.noise_scale, noise_floor=problem.noise_floor,
             slab_scale=p.slab_scale, slab_df=p.slab_df,
-            student_t_nu=p.student_t_nu if p.likelihood is Likelihood.STUDENT_T else None,
+            student_t_nu=p.student_t_nu if p.likelihood is Likelihood.STUDENT_T else None, known_sd=problem.known_sd,
         )
         start = time.perf_counter()
         results = self._chains(plain, problem, s.draws, s.tune, [None] * s.chains)
