@@ -30,3 +30,16 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write `text` (UTF-8) to `path` atomically."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def replace_between_markers(path: str | Path, begin: str, end: str, block: str, heading: str) -> Path:
+    """Put `block` between the lines `begin` and `end` of the text file `path` (a generated table in
+    a hand-written document), appending `heading` and the markers if they are not there yet."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    framed = f"{begin}\n{block}\n{end}"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + framed + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + f"\n\n{heading}\n\n{framed}\n"
+    return atomic_write_text(path, text)

@@ -25,6 +25,7 @@ import numpy as np
 
 from discovery.datasets import PROPERTIES, load_property
 from discovery.evaluation import evaluate, json_safe, make_splits, model_factory, prepare_dataset
+from discovery.files import atomic_write_text, replace_between_markers
 
 DEFAULT_MODELS = ["bayes_ilr", "pls_ilr", "gp_tanimoto", "rf_morgan", "krr_qm", "pls_qm"]
 BEGIN, END = "<!-- extrapolation:begin -->", "<!-- extrapolation:end -->"
@@ -106,19 +107,9 @@ def _markdown(report: dict, models: list[str]) -> str:
 
 
 def _write(report: dict, args: argparse.Namespace) -> None:
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(json_safe(report), indent=1) + "\n")
-    tmp.replace(args.out)
+    atomic_write_text(args.out, json.dumps(json_safe(report), indent=1) + "\n")
     if args.markdown:
-        path = Path(args.markdown)
-        text = path.read_text()
-        block = f"{BEGIN}\n{_markdown(report, args.models)}\n{END}"
-        if BEGIN in text and END in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n## Extrapolation (`scripts/benchmarks/extrapolation.py`)\n\n" + block + "\n"
-        path.write_text(text)
+        replace_between_markers(args.markdown, BEGIN, END, _markdown(report, args.models), "## Extrapolation (`scripts/benchmarks/extrapolation.py`)")
 
 
 def main(argv: list[str] | None = None) -> None:

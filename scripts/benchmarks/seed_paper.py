@@ -42,6 +42,7 @@ import numpy as np
 
 from discovery.datasets.seed_paper import DEFAULT_DIRECTORY, TARGET, SeedPaperBenchmark, load_seed_paper_benchmark
 from discovery.evaluation import Dataset, evaluate, json_safe, make_splits, model_factory, prepare_dataset
+from discovery.files import atomic_write_text, replace_between_markers
 from discovery.evaluation.factory import ModelFactory
 from discovery.features import default_cache_path
 from discovery.features.interactions import MinorityRule, choose_categories
@@ -173,19 +174,9 @@ def _markdown(report: dict) -> str:
 
 
 def _write(report: dict, args: argparse.Namespace) -> None:
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(json_safe(report), indent=1) + "\n")
-    tmp.replace(args.out)
+    atomic_write_text(args.out, json.dumps(json_safe(report), indent=1) + "\n")
     if args.markdown:
-        path = Path(args.markdown)
-        text = path.read_text()
-        block = f"{BEGIN}\n{_markdown(report)}\n{END}"
-        if BEGIN in text and END in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n## The seed paper's benchmark (`scripts/benchmarks/seed_paper.py`)\n\n" + block + "\n"
-        path.write_text(text)
+        replace_between_markers(args.markdown, BEGIN, END, _markdown(report), "## The seed paper's benchmark (`scripts/benchmarks/seed_paper.py`)")
 
 
 def main(argv: list[str] | None = None) -> None:
