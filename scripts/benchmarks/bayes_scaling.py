@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.evaluation import json_safe
+from discovery.files import atomic_write_text
 from discovery.model.bayes import BayesianILR
 
 NOISE_SD = 0.5
@@ -90,8 +91,7 @@ def main() -> None:
             entry = json_safe(entry)
             report["fits"].append(entry)
             print(json.dumps(entry), flush=True)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(report, indent=1) + "\n")  # partial results after every fit
+            atomic_write_text(args.out, json.dumps(report, indent=1) + "\n")  # partial results after every fit
 
 
 if __name__ == "__main__":

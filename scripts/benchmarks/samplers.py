@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from discovery.files import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "benchmarks" / "qmex_dgs"
 FREESOLV_DESCRIPTORS = ["mw", "Ne/Na", "homo", "lumo", "Eiv", "Eav", "Vm", "alpha", "alpha/Vm", "log10(R2)", "G",
@@ -137,8 +139,7 @@ def main() -> None:
                 entry = fit(problem, method, seed, args.gibbs_max_draws)
                 report["fits"].append(entry)
                 print(json.dumps(entry), flush=True)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(json.dumps(report, indent=1) + "\n")  # partial results after every fit
+                atomic_write_text(args.out, json.dumps(report, indent=1) + "\n")  # partial results after every fit
 
 
 if __name__ == "__main__":
