@@ -385,3 +385,25 @@ def test_the_rehearsal_splits_by_molecule():
     groups = np.array([0, 0, 1, 1, 2, 2, 3, 4, 5, 6])
     held, core = tail_split(y, 0.1, groups)
     assert set(held) == {0, 1, 2, 3, 6, 7} and set(core) == {4, 5, 8, 9}
+
+
+def test_loo_tails_rehearses_each_extreme_from_all_the_other_molecules():
+    X, f = _table(60, seed=4)
+    y = f + np.random.default_rng(5).normal(0, 0.3, len(f))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BayesianILR(seed=2, calibration={"method": "loo_tails"}).fit(X, y)
+    record = model.diagnostics_.calibration
+    held, _ = tail_split(y, model.calibration.tail_fraction)
+    assert record.method == "loo_tails" and record.applied and record.held_out == len(held) == 2 * 9
+    assert np.isnan(record.rehearsal_max_rhat)  # no second fit: the main fit's draws, reweighted
+    assert 0 < record.rehearsal_seconds < 0.5 * model.diagnostics_.sampling_seconds
+    r = model.rehearsal_
+    np.testing.assert_array_equal(r["y"], y[held])
+    # each extreme extrapolates from all the others: the highest from a range topped by the second highest
+    top = int(np.argmax(r["y"]))
+    assert r["fit_max"][top] == np.sort(y)[-2] and r["fit_min"][top] == y.min()
+    # PSIS-LOO of a well-specified model: the held-out predictions track the truth
+    assert np.corrcoef(r["mean"], f[held])[0, 1] > 0.95
+    law = model.model_error_
+    assert 1.0 <= law.epistemic_inflation <= CalibrationSettings.max_inflation and law.constant < 0.5 * y.std()

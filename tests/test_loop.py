@@ -259,3 +259,21 @@ def test_initial_set_and_backtest_metrics_on_a_hand_made_table():
     assert metrics["experiments_to_first_top"] == 2 and metrics["top_found_fraction"] == 1.0
     assert metrics["normalised_best"] == pytest.approx(1.0)
     assert [r["coverage_90"] for r in metrics["rounds"]] == [1.0, 0.0]
+
+
+def test_a_screened_round_featurises_only_the_shortlist(tmp_path, lookup):
+    settings = _settings(tmp_path, lookup, "campaign.generate_pool=true", "pool.screening.method=fingerprint_gp",
+                         "pool.screening.shortlist=10", "pool.screening.explore_fraction=0.2", "campaign.rounds=1")
+    parts = Parts()
+    campaign = _campaign(settings, parts)
+    campaign.import_seed_data()
+    featurised_before = parts.featurised
+    campaign.propose(wait_for_results=False)
+    pool = campaign.store.pool(1)
+    assert len(pool) == 10
+    # the 12 measured molecules are featurised again for the fit, then only the shortlist
+    assert parts.featurised - featurised_before == 12 + 10
+    assert set(campaign.store.proposals(1)["identity"]) <= set(pool["identity"])
+    assert campaign.store.pool_summary(1)["screening"] == {"method": "fingerprint_gp", "screened": 48 - 12 + 4,
+                                                           "kept": 10, "kept_by_rank": 8, "kept_at_random": 2}
+    campaign.close()

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.acquisition import FEASIBILITY_WEIGHTED, proposal_table, select_batch
+from discovery.acquisition.screening import screen
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals, write_table
 from discovery.campaign.ledger import Action, IngestRules, Outcome
@@ -35,7 +36,7 @@ from discovery.features import featurize
 from discovery.features.fingerprints import morgan_fingerprints
 from discovery.model import Prediction, PropertyModel
 from discovery.model.feasibility import FeasibilityModel
-from discovery.pool import Pool, generate_pool
+from discovery.pool import Pool, ScreeningMethod, generate_pool
 from discovery.tables import PROPOSALS
 
 log = logging.getLogger("discovery.campaign")
@@ -554,6 +555,14 @@ class Campaign:
         if s.campaign.lookup is not None:
             exclude = set(measured["identity"]) | failed
             rows += [(r.identity, r.smiles, "lookup", "") for r in self.lookup().itertuples() if r.identity not in exclude]
+        screening = screen([r[1] for r in rows], measured["smiles"], measured["value"].to_numpy(float),
+                           s.campaign.direction, s.pool.screening, seed)
+        if screening.method is not ScreeningMethod.NONE:
+            summary["screening"] = screening.summary()
+            rows = [r for r, keep in zip(rows, screening.kept) if keep]
+            log.info("round %d: %s shortlisted %d of %d candidates for featurisation (%d by rank, %d at random)",
+                     round_number, screening.method.value, len(rows), len(screening.kept), screening.n_top,
+                     screening.n_explore)
         self.store.record_pool(round_number, rows, summary)
 
     def _finish(self, round_number: int, waiting: bool,

@@ -59,7 +59,7 @@ class CalibrationRecord:
     """What the extrapolation rehearsal learned (see `discovery.model.bayes.calibration`).
 
     Attributes:
-        method: "tail_refit", "none", or "skipped: <reason>".
+        method: "tail_refit", "loo_tails", "none", or "skipped: <reason>".
         held_out: Training rows held out as the extremes.
         model_error_constant, model_error_per_distance: The edge law σ_d = a + b·distance (SD, on
             the model's scale).
@@ -83,7 +83,7 @@ class CalibrationRecord:
     @property
     def applied(self) -> bool:
         """Whether the rehearsal ran and its corrections are in the predictions."""
-        return self.method == "tail_refit"
+        return self.method in ("tail_refit", "loo_tails")
 
 
 @dataclass(frozen=True)

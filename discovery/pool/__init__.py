@@ -14,6 +14,8 @@ from discovery.pool.settings import (
     MutationSettings,
     PoolKind,
     PoolSettings,
+    ScreeningMethod,
+    ScreeningSettings,
     SelfiesSettings,
 )
 
@@ -29,4 +31,6 @@ __all__ = [
     "LibrarySettings",
     "SelfiesSettings",
     "FilterSettings",
+    "ScreeningMethod",
+    "ScreeningSettings",
 ]

@@ -87,6 +87,11 @@ class PoolKind(ConfigEnum):
     POLYMER = "polymer"
 
 
+class ScreeningMethod(ConfigEnum):
+    NONE = "none"  # featurise and predict every candidate
+    FINGERPRINT_GP = "fingerprint_gp"  # Tanimoto GP on Morgan fingerprints: no QM
+
+
 def _known(kind: str, names: Sequence[str], known: Sequence[str]) -> list[str]:
     unknown = [n for n in names if n not in known]
     return [f"unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}"] if unknown else []
@@ -265,6 +270,37 @@ class FilterSettings:
 
 
 @dataclass(frozen=True)
+class ScreeningSettings:
+    """A cheap first stage for pools too large to featurise (`discovery.acquisition.screening`).
+
+    With `method="fingerprint_gp"` a Tanimoto GP on Morgan fingerprints, fitted on the measured
+    molecules, ranks every generated candidate by its probability of beating the best measured
+    value; only the `shortlist` best go on to GFN2-xTB and the main model. A share
+    `explore_fraction` of the shortlist is drawn at random (with the round's seed) from the
+    candidates ranked below it, so that what the first stage gets wrong can still reach the main
+    model. Pools no larger than `shortlist` are not screened.
+
+    Attributes:
+        method: "none" (featurise every candidate) or "fingerprint_gp".
+        shortlist: Candidates passed on per round.
+        explore_fraction: Share of the shortlist drawn at random from the rest, in [0, 1).
+    """
+
+    method: ScreeningMethod = ScreeningMethod.NONE
+    shortlist: int = 200
+    explore_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        coerce_enums(self, "pool.screening.")
+        problems = []
+        if self.shortlist < 1:
+            problems.append("shortlist must be >= 1")
+        if not 0 <= self.explore_fraction < 1:
+            problems.append("explore_fraction must be in [0, 1)")
+        _check("screening", problems)
+
+
+@dataclass(frozen=True)
 class PoolSettings:
     """How the candidate pool is generated and filtered.
 
@@ -277,6 +313,7 @@ class PoolSettings:
         library: User library file.
         selfies: SELFIES mutation generator.
         filters: Candidate filters.
+        screening: Cheap first stage that shortlists the generated pool before featurisation.
     """
 
     kind: PoolKind = PoolKind.AUTO
@@ -286,6 +323,7 @@ class PoolSettings:
     library: LibrarySettings = field(default_factory=LibrarySettings)
     selfies: SelfiesSettings = field(default_factory=SelfiesSettings)
     filters: FilterSettings = field(default_factory=FilterSettings)
+    screening: ScreeningSettings = field(default_factory=ScreeningSettings)
 
     def __post_init__(self) -> None:
         coerce_enums(self, "pool.")

@@ -384,6 +384,14 @@ _POOL_STEPS = {
     "generator_failures": "Edits that gave no valid structure, by {}",
     "reached_max_candidates": "Stopped at the pool-size limit",
 }
+#: The screening funnel's counts (`discovery.acquisition.screening.Screening.summary`).
+_SCREENING_STEPS = {
+    "screened": "Candidates screened without quantum chemistry, by {}",
+    "kept": "Shortlisted for GFN2-xTB and the model",
+    "kept_by_rank": "  for their chance of beating the best measured value",
+    "kept_at_random": "  at random from the rest (so the screen's blind spots still get judged)",
+}
+_SCREENING_METHODS = {"fingerprint_gp": "a Gaussian process on Morgan fingerprints"}
 _ORIGINS = {"mutation": "substituent and chain edits", "brics": "fragment recombination (BRICS)",
             "library": "the library file", "selfies": "SELFIES edits"}
 _KINDS = {"molecule": "small molecules", "polymer": "polymer repeat units"}
@@ -393,7 +401,11 @@ def _pool_summary_rows(summary: dict) -> list[list[Cell]]:
     rows = []
     for key, value in summary.items():
         label = _POOL_STEPS.get(key, key.replace("_", " "))
-        if isinstance(value, dict):
+        if key == "screening" and isinstance(value, dict):
+            method = _SCREENING_METHODS.get(str(value.get("method")), str(value.get("method")))
+            rows += [[text(label.format(method)), _count(value[name])] for name, label in _SCREENING_STEPS.items()
+                     if name in value]
+        elif isinstance(value, dict):
             rows += [[text(label.format(_ORIGINS.get(name, name))), _count(count)] for name, count in value.items()]
         elif isinstance(value, bool):
             rows.append([text(label), Cell("yes" if value else "no", numeric=True)])

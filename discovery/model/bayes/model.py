@@ -9,6 +9,7 @@ the posterior draws of the latent property and of a new observation, in target u
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,8 +151,9 @@ class BayesianILR(PropertyModel):
     def _calibrate(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray,
                    groups: np.ndarray) -> tuple[ModelErrorLaw, CalibrationRecord]:
         """Epistemic inflation and edge law σ_d(x) = a + b·d(x) from an extrapolation rehearsal
-        (CalibrationSettings): the same design columns Z, fitted on the central molecules of t
-        (replicates, same `groups`, stay together)."""
+        (CalibrationSettings) on the extreme molecules of t: refitted without them (`tail_refit`),
+        or each left out alone by PSIS-LOO of the main fit (`loo_tails`). Replicates (same
+        `groups`) stay together."""
         c = self.calibration
         law = ModelErrorLaw.none(t, c)
         if c.method is CalibrationMethod.NONE:
@@ -159,32 +161,71 @@ class BayesianILR(PropertyModel):
         if len(np.unique(groups)) < c.min_rows:
             return law, CalibrationRecord(method=f"skipped: fewer than {c.min_rows} molecules")
         held, core = tail_split(t, c.tail_fraction, groups)
-        tune = min(self.sampler.tune, 500) if c.tune is None else c.tune
-        sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=tune), self.seed)
-        with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
-            warnings.simplefilter("ignore")
-            scaling, posterior, _, health = self._sample(Z[core], t[core], known[core], sampler, warn=False)
-        prediction = self._predictive(Z[held], scaling, posterior, ModelErrorLaw.none(t[core], c),
-                                      TargetTransform.NONE, self.seed, inflate=False)
+        start = time.perf_counter()
+        if c.method is CalibrationMethod.LOO_TAILS:
+            mean, std, latent_std = self._loo_moments(Z, t, known, groups, held)
+            # each held-out molecule extrapolates from all the others: its own range leaves it out
+            others = [np.delete(t, np.flatnonzero(groups == groups[i])) for i in held]
+            fit_min, fit_max = np.array([o.min() for o in others]), np.array([o.max() for o in others])
+            health = dict(rehearsal_seconds=time.perf_counter() - start)
+        else:
+            tune = min(self.sampler.tune, 500) if c.tune is None else c.tune
+            sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=tune), self.seed)
+            with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
+                warnings.simplefilter("ignore")
+                scaling, posterior, _, fitted = self._sample(Z[core], t[core], known[core], sampler, warn=False)
+            prediction = self._predictive(Z[held], scaling, posterior, ModelErrorLaw.none(t[core], c),
+                                          TargetTransform.NONE, self.seed, inflate=False)
+            mean, std, latent_std = prediction.mean, prediction.std, prediction.latent_std
+            fit_min, fit_max = float(t[core].min()), float(t[core].max())
+            health = dict(rehearsal_max_rhat=fitted.max_rhat, rehearsal_min_ess_bulk=fitted.min_ess_bulk,
+                          rehearsal_seconds=fitted.compile_seconds + fitted.sampling_seconds)
         z = float(stats.norm.ppf(0.5 + c.coverage / 2))
-        error = t[held] - prediction.mean
-        needed = np.sqrt(np.maximum((error / z) ** 2 - prediction.std**2, 0.0))  # σ_d that covers point i
-        distance = beyond(prediction.mean, float(t[core].min()), float(t[core].max()))
+        error = t[held] - mean
+        needed = np.sqrt(np.maximum((error / z) ** 2 - std**2, 0.0))  # σ_d that covers point i
+        distance = beyond(mean, fit_min, fit_max)
         a, b = edge_law(needed, distance, c.coverage, c.max_per_distance)
-        inflation = epistemic_inflation(needed, prediction.latent_std, c.inflation_coverage, c.max_inflation)
+        inflation = epistemic_inflation(needed, latent_std, c.inflation_coverage, c.max_inflation)
         # kept in memory (not saved) for benchmarks that study the law
-        self.rehearsal_ = {"y": t[held], "mean": prediction.mean, "std": prediction.std,
-                           "latent_std": prediction.latent_std, "fit_min": float(t[core].min()),
-                           "fit_max": float(t[core].max())}
+        self.rehearsal_ = {"y": t[held], "mean": mean, "std": std, "latent_std": latent_std, "fit_min": fit_min,
+                           "fit_max": fit_max}
         law = dataclasses.replace(law, constant=a, per_distance=b, epistemic_inflation=inflation)
         return law, CalibrationRecord(
             method=c.method.value, held_out=int(len(held)), model_error_constant=a, model_error_per_distance=b,
-            epistemic_inflation=inflation,
-            held_out_coverage_before=float(np.mean(np.abs(error) <= z * prediction.std)),
-            held_out_rmse=float(np.sqrt(np.mean(error**2))),
-            rehearsal_max_rhat=health.max_rhat, rehearsal_min_ess_bulk=health.min_ess_bulk,
-            rehearsal_seconds=health.compile_seconds + health.sampling_seconds,
+            epistemic_inflation=inflation, held_out_coverage_before=float(np.mean(np.abs(error) <= z * std)),
+            held_out_rmse=float(np.sqrt(np.mean(error**2))), **health,
         )
+
+    def _loo_weights(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Pareto-smoothed importance weights of the posterior draws that leave out each row's
+        molecule (PSIS-LOO), shape (S, n), columns summing to 1. `t`, `known`: targets and known
+        SDs on the model's scale, shape (n,); `groups`: the molecule of each row."""
+        import arviz as az
+
+        d, s = self.posterior_, self.scaling_
+        latent = (d.alpha[:, None] + d.beta @ s.design(Z).T) * s.y_scale + s.y_mean
+        scale = np.sqrt((d.sigma[:, None] * s.y_scale) ** 2 + known[None, :] ** 2)
+        if self.prior.likelihood is Likelihood.NORMAL:
+            log_lik = stats.norm.logpdf(t[None, :], latent, scale)
+        else:
+            log_lik = stats.t.logpdf(t[None, :], self.prior.student_t_nu, latent, scale)
+        per_molecule = log_lik @ np.eye(groups.max() + 1)[groups]  # (S, molecules): replicates' sum
+        log_weights, _ = az.psislw(-per_molecule.T)
+        return np.exp(log_weights).T[:, groups]
+
+    def _loo_moments(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray, groups: np.ndarray,
+                     rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Leave-one-molecule-out predictive mean, SD of a new measurement and latent SD of `rows`
+        (model's scale, each shape (len(rows),)), from the main fit's draws reweighted by PSIS."""
+        weights = self._loo_weights(Z, t, known, groups)[:, rows]
+        d, s = self.posterior_, self.scaling_
+        latent = (d.alpha[:, None] + d.beta @ s.design(Z[rows]).T) * s.y_scale + s.y_mean
+        mean = (weights * latent).sum(axis=0)
+        latent_var = (weights * (latent - mean) ** 2).sum(axis=0)
+        noise_var = (weights * (d.sigma[:, None] * s.y_scale) ** 2).sum(axis=0)
+        if self.prior.likelihood is Likelihood.STUDENT_T:  # variance of a t of scale σ
+            noise_var *= self.prior.student_t_nu / (self.prior.student_t_nu - 2.0)
+        return mean, np.sqrt(latent_var + noise_var), np.sqrt(latent_var)
 
     # -- prediction -----------------------------------------------------------------------------
     def _predict(self, X: pd.DataFrame, n_draws: int | None, noise_seed: int, for_acquisition: bool) -> Prediction:
@@ -242,26 +283,14 @@ class BayesianILR(PropertyModel):
         noise and a Student-t likelihood the row's density is taken as a t of scale √(σ² + s²)
         (the exact one, a t convolved with a normal, has no closed form).
         """
-        import arviz as az
-
         self._check_fitted()
         y = np.asarray(y, dtype=float)
         t = self._to_model_scale(y)
         known = self._known_sd(y, check_noise_sd(noise_sd, len(y)))
         Z = self.design_.matrix(X)
-        d, s = self.posterior_, self.scaling_
-        latent = (d.alpha[:, None] + d.beta @ s.design(Z).T) * s.y_scale + s.y_mean
-        scale = np.sqrt((d.sigma[:, None] * s.y_scale) ** 2 + known[None, :] ** 2)
-        if self.prior.likelihood is Likelihood.NORMAL:
-            log_lik = stats.norm.logpdf(t[None, :], latent, scale)
-        else:
-            log_lik = stats.t.logpdf(t[None, :], self.prior.student_t_nu, latent, scale)
-        groups = molecule_groups(X)
-        per_molecule = log_lik @ np.eye(groups.max() + 1)[groups]  # (S, molecules): replicates' sum
-        log_weights, _ = az.psislw(-per_molecule.T)
-        weights = np.exp(log_weights).T[:, groups]
-        prediction = self._predictive(Z, s, d, self.model_error_, self.target_transform, self.seed, inflate=True,
-                                      draw_weights=weights)
+        weights = self._loo_weights(Z, t, known, molecule_groups(X))
+        prediction = self._predictive(Z, self.scaling_, self.posterior_, self.model_error_, self.target_transform,
+                                      self.seed, inflate=True, draw_weights=weights)
         return LeaveOneOut(observation_draws=prediction.observation_draws, weights=weights)
 
     def coefficients(self, level: float = 0.9) -> pd.DataFrame:
