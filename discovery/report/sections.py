@@ -172,8 +172,9 @@ def learned(data: ReportData, options: ReportOptions) -> str:
     top = coefficients.head(options.top_terms)
     intro = (
         f'<p class="lead"><b>{n_active} active terms</b> of {len(coefficients)}: terms whose 90 % interval excludes zero. '
-        f"Showing the {len(top)} strongest. Effects are in {escape(data.scale_label)} per standard deviation "
-        "of the term over the measured molecules; “A × B” is descriptor A where the molecule has feature B.</p>"
+        f"Showing the {len(top)} strongest. Effects are in {escape(data.scale_label)}: a descriptor's per standard "
+        "deviation of it over the measured molecules; “A × B”, how much that effect of descriptor A changes where the "
+        "molecule has feature B; a feature alone, the shift where the molecule has it.</p>"
     )
     if top.empty:
         return intro

@@ -68,6 +68,14 @@ class InteractionDesign:
 class Standardisation:
     """Centre and scale of the design columns and the target on the training rows.
 
+    Main effects are scaled to unit SD. Category indicators and descriptor × category terms are
+    only centred: they keep the units they already have (a category's shift, the change of a
+    standardised descriptor's slope within the category), so the prior on their coefficients is
+    the same whatever the category's prevalence. Scaled by their own SD, the terms of a category
+    few training molecules have would get a prior 1/sqrt(prevalence) times wider, and a candidate
+    of that category a standardised value of ~100 (a polymer pool showed both), hence absurd
+    intervals.
+
     Attributes:
         x_mean, x_scale: Per design column, shape (P,) (scale 1 for a column constant in these rows).
         y_mean, y_scale: Of the target on the model's scale (log y for a log-target model).
@@ -79,9 +87,13 @@ class Standardisation:
     y_scale: float
 
     @classmethod
-    def fit(cls, Z: np.ndarray, t: np.ndarray) -> Standardisation:
+    def fit(cls, Z: np.ndarray, t: np.ndarray, n_main: int) -> Standardisation:
+        """From the training design Z (n, P) whose first `n_main` columns are main effects, and the
+        target t (n,) on the model's scale."""
         scale = Z.std(axis=0)
-        return cls(Z.mean(axis=0), np.where(scale > 1e-9, scale, 1.0), float(t.mean()), float(t.std()))
+        scale = np.where(scale > 1e-9, scale, 1.0)
+        scale[n_main:] = 1.0
+        return cls(Z.mean(axis=0), scale, float(t.mean()), float(t.std()))
 
     def design(self, Z: np.ndarray) -> np.ndarray:
         return (Z - self.x_mean) / self.x_scale

@@ -140,7 +140,7 @@ class BayesianILR(PropertyModel):
                 warn: bool) -> tuple[Standardisation, PosteriorDraws, Any, FitDiagnostics]:
         """Standardise the design Z (n, P) and target t (n,) (known SDs `known` on t's scale),
         sample the posterior, diagnose it."""
-        scaling = Standardisation.fit(Z, t)
+        scaling = Standardisation.fit(Z, t, self.design_.n_main)
         problem = RegressionProblem.build(scaling.design(Z), scaling.target(t), self.design_.n_main, self.prior,
                                           self.prior.noise_floor / scaling.y_scale, known / scaling.y_scale)
         if warn:
@@ -294,9 +294,11 @@ class BayesianILR(PropertyModel):
         return LeaveOneOut(observation_draws=prediction.observation_draws, weights=weights)
 
     def coefficients(self, level: float = 0.9) -> pd.DataFrame:
-        """Terms with posterior mean and central interval of their effect, in target units per
-        one standard deviation of the term (training rows), strongest first. A category that
-        stands in for merged ones says so in its label ("… × F (also haloalkane)")."""
+        """Terms with posterior mean and central interval of their effect in target units (model
+        scale), strongest first: a descriptor's per standard deviation of it (training rows), a
+        descriptor × category term's the change of that effect within the category, a category's
+        the shift it brings (`Standardisation`). A category that stands in for merged ones says so
+        in its label ("… × F (also haloalkane)")."""
         self._check_fitted()
         stands_for: dict[str, list[str]] = {}
         for merged, kept in self.features_.aliases_.items():
