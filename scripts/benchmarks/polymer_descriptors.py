@@ -43,6 +43,8 @@ SETS = {
     "qm+derived": QM + list(DERIVED_NAMES),
     "derived": list(DERIVED_NAMES),
     "qm+ln_static": QM + ["ln_static_permittivity"],
+    # the two bounded permittivities without the Debye term they are built from (collinear with them)
+    "qm+ln_permittivities": QM + ["ln_electronic_permittivity", "ln_static_permittivity"],
 }
 POLYMER_CACHE = ROOT / "discovery-runs" / "cache" / "descriptors.sqlite"  # `make run`'s, as samplers.py
 TOP = 10  # polymers held out above the rest for the extrapolation test
