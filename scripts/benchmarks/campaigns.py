@@ -1,13 +1,17 @@
 """Backtest campaigns on public `chemicals` properties: our engine against baselines.
 
     python scripts/benchmarks/campaigns.py [--seeds 10] [--first-seed 0] [--rounds 10] [--batch 5]
-        [--properties relative_permittivity boiling_point_k refractive_index]
+        [--properties relative_permittivity boiling_point_k refractive_index] [--initial-n 30]
+        [--initial-quantile 0.7]
         [--methods ours random gp_qlognei rf_greedy] [--out scripts/benchmarks/results/campaigns.json]
         [--ours-override KEY=VALUE ...]
 
 Each (property, method, seed) runs the backtest protocol through the real command line
-(`python -m discovery.run campaign=backtest ...`): 30 initial molecules from below the 0.7
-quantile, the rest of the table as the pool, `rounds` rounds of `batch` picks, maximising.
+(`python -m discovery.run campaign=backtest ...`): `--initial-n` initial molecules from below the
+`--initial-quantile` quantile, the rest of the table as the pool, `rounds` rounds of `batch`
+picks, maximising. A property is a `chemicals` table, or `polymer_dielectric`: the campaign's 45
+seed polymers as the lookup, and our engine with that campaign's model parameters (issue 20's
+protocol: `--properties polymer_dielectric --initial-n 15 --initial-quantile 0.5 --rounds 6 --batch 3`).
 Methods: ours = BayesianILR (defaults; log target for the permittivity) + qLogNEI; random;
 gp_qlognei = Tanimoto GP + qLogNEI; rf_greedy = random forest on Morgan bits, highest mean.
 `--ours-override` passes extra Hydra overrides to our engine's runs only (ablations, e.g.
@@ -30,6 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+import pandas as pd
+import yaml
+
 from discovery.datasets import load_property
 from discovery.features import default_cache_path
 
@@ -40,21 +47,40 @@ METHODS = {
     "rf_greedy": ["model=rf_morgan", "acquisition=greedy_mean"],
 }
 LOG_TARGET = {"relative_permittivity"}
-INITIAL_N = 30  # the protocol's initial.n
+ROOT = Path(__file__).resolve().parents[2]
+CAMPAIGNS = {"polymer_dielectric"}  # shipped campaigns whose seed table is the lookup
 
 
-def run_one(lookup: Path, prop: str, method: str, seed: int, rounds: int, batch: int, state: Path,
-            ours_overrides: list[str]) -> dict:
+def lookup_table(prop: str) -> pd.DataFrame:
+    """The table that plays the lab (smiles, value): a `chemicals` property or a campaign's seeds."""
+    if prop in CAMPAIGNS:
+        config = yaml.safe_load((ROOT / "conf" / "campaign" / f"{prop}.yaml").read_text())["campaign"]
+        table = pd.read_csv(ROOT / config["seed_data"])
+        return pd.DataFrame({"smiles": table[config["smiles_column"]], "value": table[config["target_column"]]})
+    return load_property(prop)[["smiles", "value"]]
+
+
+def campaign_model_override(prop: str) -> list[str]:
+    """A shipped campaign's `model.params`, as one Hydra override (our engine as that campaign runs it)."""
+    if prop not in CAMPAIGNS:
+        return []
+    params = yaml.safe_load((ROOT / "conf" / "campaign" / f"{prop}.yaml").read_text())["model"]["params"]
+    return ["model.params=" + yaml.safe_dump(params, default_flow_style=True, width=10**6).strip()]
+
+
+def run_one(lookup: Path, prop: str, method: str, seed: int, rounds: int, batch: int, initial: tuple[int, float],
+            state: Path, ours_overrides: list[str]) -> dict:
     args = [
         sys.executable, "-m", "discovery.run", "campaign=backtest", *METHODS[method],
         f"campaign.lookup.path={lookup}", "campaign.lookup.target_column=value", f"campaign.rounds={rounds}",
-        f"campaign.initial.n={INITIAL_N}", f"acquisition.batch_size={batch}", f"seed={seed}", f"state_dir={state}", f"campaign.name={prop}_{method}_{seed}",
+        f"campaign.initial.n={initial[0]}", f"campaign.initial.max_quantile={initial[1]}", f"acquisition.batch_size={batch}",
+        f"seed={seed}", f"state_dir={state}", f"campaign.name={prop}_{method}_{seed}",
         f"cache_path={default_cache_path()}", "progress=false",
     ]
     if method == "ours" and prop in LOG_TARGET:
         args.append("model.params.target_transform=log")
     if method == "ours":
-        args += ours_overrides
+        args += campaign_model_override(prop) + ours_overrides
     start = time.perf_counter()
     result = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     if result.returncode != 0:
@@ -111,12 +137,14 @@ def random_first_top(n_pool: int, n_top: int, budget: int) -> dict:
     return {"n_pool": n_pool, "n_top": n_top, "expected": (n_pool + 1) / (n_top + 1), "expected_capped": float(survive.sum())}
 
 
-def load_done(out: Path, rounds: int, batch: int) -> dict:
-    """Runs already in `out` for the same protocol, so an interrupted benchmark resumes."""
+def load_done(out: Path, rounds: int, batch: int, initial: tuple[int, float] = (30, 0.7)) -> dict:
+    """Runs already in `out` for the same protocol, so an interrupted benchmark resumes (files from
+    before the initial set was an option used 30 molecules below the 0.7 quantile)."""
     if not out.exists():
         return {}
     previous = json.loads(out.read_text())
-    if (previous["config"]["rounds"], previous["config"]["batch"]) != (rounds, batch):
+    c = previous["config"]
+    if (c["rounds"], c["batch"], c.get("initial_n", 30), c.get("initial_quantile", 0.7)) != (rounds, batch, *initial):
         raise SystemExit(f"{out} holds runs of another protocol; choose another --out")
     # runs from before per-run commits take their file's (a merged file's runs keep their own)
     commit = previous["config"].get("commit")
@@ -134,7 +162,7 @@ def write_report(out: Path, config: dict, done: dict, rounds: int, batch: int) -
               "results": {prop: {method: {"summary": summarise(runs, rounds * batch), "runs": runs}
                                  for method, runs in methods.items()} for prop, methods in results.items()},
               # what the random baseline's runs estimate, computed exactly (its mean is censored at the budget)
-              "random_expectation": {prop: random_first_top(run["n_table"] - INITIAL_N, run["n_top"], rounds * batch)
+              "random_expectation": {prop: random_first_top(run["n_table"] - config["initial_n"], run["n_top"], rounds * batch)
                                      for prop, run in tables.items()}}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -174,6 +202,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=5)
     parser.add_argument("--properties", nargs="+", default=["relative_permittivity", "boiling_point_k", "refractive_index"])
+    parser.add_argument("--initial-n", type=int, default=30, help="initial measured molecules")
+    parser.add_argument("--initial-quantile", type=float, default=0.7, help="drawn from below this quantile")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "campaigns.json")
     parser.add_argument("--ours-override", nargs="+", default=[], metavar="KEY=VALUE",
@@ -185,24 +215,25 @@ def main() -> None:
     config = vars(args) | {"out": str(args.out), "merge": None, "commit": commit}
     if args.merge:  # the merged runs keep the commits they ran with; this checkout's means nothing
         config |= {"merge": [str(path) for path in args.merge], "commit": None}
-        done = {key: run for path in args.merge for key, run in load_done(path, args.rounds, args.batch).items()}
+        initial = (args.initial_n, args.initial_quantile)
+        done = {key: run for path in args.merge for key, run in load_done(path, args.rounds, args.batch, initial).items()}
         print(markdown_table(write_report(args.out, config, done, args.rounds, args.batch)))
         return
-    done = load_done(args.out, args.rounds, args.batch)
+    done = load_done(args.out, args.rounds, args.batch, (args.initial_n, args.initial_quantile))
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     with tempfile.TemporaryDirectory() as tmp:
         lookups = {}
         for prop in args.properties:
             lookups[prop] = Path(tmp) / f"{prop}.csv"
-            load_property(prop)[["smiles", "value"]].to_csv(lookups[prop], index=False)
+            lookup_table(prop).to_csv(lookups[prop], index=False)
         # seeds outermost: an interrupted run leaves complete seeds for every property and method
         for seed in seeds:
             for prop in args.properties:
                 for method in args.methods:
                     if (prop, method, seed) in done:
                         continue
-                    run = run_one(lookups[prop], prop, method, seed, args.rounds, args.batch, Path(tmp) / "state",
-                                  args.ours_override)
+                    run = run_one(lookups[prop], prop, method, seed, args.rounds, args.batch,
+                                  (args.initial_n, args.initial_quantile), Path(tmp) / "state", args.ours_override)
                     done[(prop, method, seed)] = run | {"seed": seed, "commit": commit}  # resumed files mix commits
                     write_report(args.out, config, done, args.rounds, args.batch)
                     print(f"{prop:24s} {method:11s} seed {seed}: first top-1 % after "
