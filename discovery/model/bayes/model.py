@@ -223,8 +223,9 @@ class BayesianILR(PropertyModel):
         mean = (weights * latent).sum(axis=0)
         latent_var = (weights * (latent - mean) ** 2).sum(axis=0)
         noise_var = (weights * (d.sigma[:, None] * s.y_scale) ** 2).sum(axis=0)
-        if self.prior.likelihood is Likelihood.STUDENT_T:  # variance of a t of scale σ
-            noise_var *= self.prior.student_t_nu / (self.prior.student_t_nu - 2.0)
+        nu = self.prior.student_t_nu
+        if self.prior.likelihood is Likelihood.STUDENT_T and nu > 2:  # variance of a t of scale σ (none for ν ≤ 2:
+            noise_var *= nu / (nu - 2.0)                                # the scale stands in)
         return mean, np.sqrt(latent_var + noise_var), np.sqrt(latent_var)
 
     # -- prediction -----------------------------------------------------------------------------
