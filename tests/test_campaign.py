@@ -271,4 +271,6 @@ def test_a_campaign_seed_does_not_change_the_descriptors():
         explicit = RunSettings.from_config(OmegaConf.to_container(compose(config_name="config", overrides=["qm.seed=5"]),
                                                                   resolve=True))
     assert runs[0].seed != runs[1].seed and runs[0].qm == runs[1].qm
-    assert runs[0].qm.cache_token() == runs[1].qm.cache_token() != explicit.qm.cache_token()
+    for polymer in (False, True):
+        token = runs[0].qm.cache_token(polymer=polymer)
+        assert token == runs[1].qm.cache_token(polymer=polymer) != explicit.qm.cache_token(polymer=polymer)

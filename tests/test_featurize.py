@@ -63,6 +63,13 @@ def test_changed_settings_do_not_reuse_the_cache(featurized):
     assert other.attrs["featurize"]["computed"] == 1
 
 
+def test_a_polymer_only_setting_recomputes_polymers_and_keeps_molecules(featurized):
+    path, _, _ = featurized
+    other = featurize(["CCO", "[*]CC[*]"], QMSettings(oligomer_max_heavy_atoms=4), cache=path, n_workers=1, progress=False)
+    assert other.attrs["featurize"]["cache_hits"] == 1  # ethanol
+    assert other.attrs["featurize"]["computed"] == 1  # polyethylene, now a dimer
+
+
 def test_qm_failure_is_recorded_and_cached(cache_path):
     settings = QMSettings(max_scf_iterations=1)
     df = featurize(["c1ccccc1O", "C"], settings, cache=cache_path, n_workers=1, progress=False)

@@ -110,7 +110,7 @@ def featurize(
     if isinstance(cache, (str, Path)):
         cache = DescriptorCache(cache)
         own_cache = True
-    token = settings.cache_token()
+    tokens = {polymer: settings.cache_token(polymer=polymer) for polymer in (False, True)}
     try:
         records = _parse(texts, cache)
         # One QM job per distinct molecule identity.
@@ -119,12 +119,15 @@ def featurize(
             record = records[_key(text)]
             if not record.error:
                 unique.setdefault(record.identity, Molecule(text, record.smiles, record.identity, record.is_polymer))
-        outcomes: dict[str, CachedResult] = cache.get_descriptors(list(unique), token) if cache else {}
+        outcomes: dict[str, CachedResult] = {}
+        if cache is not None:
+            for polymer, token in tokens.items():
+                outcomes.update(cache.get_descriptors([i for i, m in unique.items() if m.is_polymer == polymer], token))
         # Transient failures are never stored, so every hit is final.
         hits = len(outcomes)
         todo = [m for identity, m in unique.items() if identity not in outcomes]
         if todo:
-            outcomes.update(_run_qm(todo, settings, cache, token, n_workers, dask_client, progress))
+            outcomes.update(_run_qm(todo, settings, cache, tokens, n_workers, dask_client, progress))
     finally:
         if own_cache and cache is not None:
             cache.close()
@@ -184,7 +187,7 @@ def _run_qm(
     todo: list[Molecule],
     settings: QMSettings,
     cache: DescriptorCache | None,
-    token: str,
+    tokens: dict[bool, str],
     n_workers: int | None,
     dask_client: Any | None,
     progress: bool,
@@ -194,7 +197,8 @@ def _run_qm(
     def record(index: int, value: Any) -> None:
         outcome = _as_outcome(value)
         if cache is not None and outcome.status in (STATUS_OK, STATUS_FAILED):
-            cache.put_descriptors([(todo[index].identity, token, todo[index].smiles, outcome)])
+            molecule = todo[index]
+            cache.put_descriptors([(molecule.identity, tokens[molecule.is_polymer], molecule.smiles, outcome)])
         bar.update(1)
 
     try:

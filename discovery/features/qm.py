@@ -2,7 +2,9 @@
 
 Every descriptor has its unit in its name; `DESCRIPTORS` documents method and unit, and
 `scripts/readme_tables.py` writes the README's descriptor table from it. Polymers are computed on
-a capped oligomer; extensive quantities (`per_repeat_unit`) are divided by the number of units.
+a capped oligomer whose length follows the repeat unit's size; extensive quantities
+(`per_repeat_unit`) are the oligomer's value minus its end groups' (the two caps bonded to each
+other), divided by the number of units.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
 from discovery.chem import Molecule, build_oligomer, parse_molecule
+from discovery.chem.polymer import END_GROUP_SMILES, oligomer_units
 from discovery.chem.conformers import Conformer, EmbeddingError, embed_conformers
 from discovery.features.backends import BOHR_PER_ANGSTROM, QMBackend, SCFError, SCFResult, get_backend
 from discovery.features.settings import QMSettings
@@ -39,7 +42,7 @@ class Descriptor:
     name: str
     unit: str
     method: str
-    per_repeat_unit: bool = False  # divided by the oligomer length for polymers
+    per_repeat_unit: bool = False  # polymers: (oligomer − end groups) / repeat units
     needs_acid_base: bool = False
 
 
@@ -69,7 +72,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
 )
 
 
-#: Extensive descriptors: the oligomer's value divided by its number of repeat units.
+#: Extensive descriptors: per repeat unit for polymers (see the module docstring).
 _PER_REPEAT_UNIT = tuple(d.name for d in DESCRIPTORS if d.per_repeat_unit)
 
 
@@ -241,6 +244,7 @@ class DescriptorCalculator:
         self.backend: QMBackend = get_backend(settings.backend)
         self.names = descriptor_names(settings)
         self._reference: dict[tuple[str, float], float] = {}
+        self._end_groups: dict[str, float] | None = None
 
     def compute(self, molecule: Molecule) -> tuple[dict[str, float], str]:
         """Descriptors of one molecule.
@@ -252,12 +256,8 @@ class DescriptorCalculator:
             QMError: with the reason, after every retry failed.
         """
         s = self.settings
-        if molecule.is_polymer:
-            structure = build_oligomer(molecule, s.oligomer_length, s.oligomer_cap)
-            n_units = s.oligomer_length
-        else:
-            structure = Chem.Mol(molecule.mol)
-            n_units = 1
+        n_units = oligomer_units(molecule, s.oligomer_length, s.oligomer_max_heavy_atoms) if molecule.is_polymer else 1
+        structure = build_oligomer(molecule, n_units, s.oligomer_cap) if molecule.is_polymer else Chem.Mol(molecule.mol)
         n_atoms = Chem.AddHs(structure).GetNumAtoms()
         if n_atoms > s.max_atoms:
             raise QMError(f"{n_atoms} atoms exceed the limit of {s.max_atoms} (qm.max_atoms)")
@@ -273,11 +273,13 @@ class DescriptorCalculator:
         failures: list[str] = []
         for conformer_index, temperature in attempts:
             try:
-                values, note = self._compute_on(molh, conformers[conformer_index], temperature, n_units)
+                values, note = self._compute_on(molh, conformers[conformer_index], temperature)
             except SCFError as exc:
                 failures.append(f"conformer {conformer_index} at {temperature:g} K: {exc}")
                 continue
             values.update(composition)
+            if molecule.is_polymer:
+                values = self._per_repeat_unit(values, n_units)
             bad = [k for k in self.names if not np.isfinite(values.get(k, np.nan))]
             if bad:
                 failures.append(f"non-finite {', '.join(bad)}")
@@ -293,7 +295,22 @@ class DescriptorCalculator:
             max_iterations=self.settings.max_scf_iterations, full_output=full_output, **kwargs,
         )
 
-    def _compute_on(self, molh: Chem.Mol, conformer: Conformer, temperature: float, n_units: int) -> tuple[dict[str, float], str]:
+    def _per_repeat_unit(self, values: dict[str, float], n_units: int) -> dict[str, float]:
+        """Extensive descriptors of one repeat unit: (oligomer − end groups) / units."""
+        if self._end_groups is None:
+            end_groups = parse_molecule(END_GROUP_SMILES[self.settings.oligomer_cap])
+            computed, _ = self.compute(end_groups)
+            self._end_groups = {name: computed[name] for name in _PER_REPEAT_UNIT}
+        out = dict(values)
+        for name in _PER_REPEAT_UNIT:
+            # the dipole is a vector sum: the caps' own (zero for both caps) is not subtracted;
+            # |M|/n predicted permittivity better than the random-chain |M|/√n (BENCHMARKS.md,
+            # "Oligomer by size")
+            end = 0.0 if name == "dipole_debye" else self._end_groups[name]
+            out[name] = (values[name] - end) / n_units
+        return out
+
+    def _compute_on(self, molh: Chem.Mol, conformer: Conformer, temperature: float) -> tuple[dict[str, float], str]:
         s = self.settings
         numbers = conformer.numbers
         charge = Chem.GetFormalCharge(molh)
@@ -350,9 +367,6 @@ class DescriptorCalculator:
             "solvation_water_kcal_mol": (water.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL,
             "solvation_octanol_kcal_mol": (octanol.energy_hartree - gas.energy_hartree) * HARTREE_TO_KCAL_MOL,
         }
-        per_unit = 1.0 / n_units
-        for name in _PER_REPEAT_UNIT:
-            values[name] *= per_unit
         if s.acid_base:
             values["deprotonation_energy_ev"] = self._deprotonation(molh, numbers, positions, charge, water, temperature)
             values["protonation_energy_ev"] = self._protonation(molh, numbers, positions, charge, water, temperature)

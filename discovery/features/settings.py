@@ -9,12 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from discovery.chem.polymer import CAPS, DEFAULT_OLIGOMER_LENGTH
+from discovery.chem.polymer import CAPS, DEFAULT_OLIGOMER_LENGTH, DEFAULT_OLIGOMER_MAX_HEAVY_ATOMS
 from discovery.config import ConfigEnum, coerce_enums, from_mapping
 
-#: Version of the descriptor code. Bump it whenever a descriptor's definition changes, so old
-#: cache entries are not reused.
+#: Versions of the descriptor code, for molecules and for polymer repeat units. Bump one whenever
+#: a descriptor's definition changes for that kind, so its old cache entries are not reused.
 DESCRIPTOR_CODE_VERSION = "1"
+POLYMER_DESCRIPTOR_CODE_VERSION = "2"  # 2: oligomer length by size, end groups subtracted
+
+#: Settings that only change polymer descriptors. (`oligomer_length` and `oligomer_cap` predate
+#: the split and stay in the molecule token too, so existing molecule cache rows stay valid.)
+_POLYMER_ONLY = ("oligomer_max_heavy_atoms",)
 
 
 class QMPreset(ConfigEnum):
@@ -45,7 +50,10 @@ class QMSettings:
             others are fall-backs when an SCF fails.
         optimize_geometry: Relax the chosen conformer with GFN2-xTB (ASE LBFGS).
         acid_base: Compute deprotonation/protonation energies in implicit water.
-        oligomer_length: Repeat units in the capped oligomer built for a polymer.
+        oligomer_length: Most repeat units in the capped oligomer built for a polymer.
+        oligomer_max_heavy_atoms: Heavy-atom budget of those repeat units (caps excluded):
+            a large repeat unit gets fewer copies, at least one (`chem.polymer.oligomer_units`).
+            None: always `oligomer_length` units.
         oligomer_cap: End cap of the oligomer, "CH3" or "H".
         electronic_temperature_k: Fermi smearing temperature of the SCF.
         retry_electronic_temperature_k: Smearing used on retry when an SCF fails.
@@ -67,6 +75,7 @@ class QMSettings:
     optimize_geometry: bool | None = None
     acid_base: bool | None = None
     oligomer_length: int = DEFAULT_OLIGOMER_LENGTH
+    oligomer_max_heavy_atoms: int | None = DEFAULT_OLIGOMER_MAX_HEAVY_ATOMS
     oligomer_cap: str = "CH3"
     electronic_temperature_k: float = 300.0
     retry_electronic_temperature_k: float = 1500.0
@@ -90,6 +99,8 @@ class QMSettings:
             problems.append("n_conformers must be >= 1")
         if self.oligomer_length < 1:
             problems.append("oligomer_length must be >= 1")
+        if self.oligomer_max_heavy_atoms is not None and self.oligomer_max_heavy_atoms < 1:
+            problems.append("oligomer_max_heavy_atoms must be >= 1 (or null for no budget)")
         if self.oligomer_cap not in CAPS:
             problems.append(f"oligomer_cap must be one of {sorted(CAPS)}, got {self.oligomer_cap!r}")
         if not 0 < self.field_strength_au < 0.01:
@@ -108,11 +119,17 @@ class QMSettings:
         """Build from a config mapping (e.g. Hydra's `cfg.qm`), refusing unknown keys and bad types."""
         return from_mapping(cls, values, "QM")
 
-    def cache_token(self) -> str:
-        """Hash of everything that changes a descriptor value (not timeouts or preset names)."""
-        relevant = {
-            k: v for k, v in dataclasses.asdict(self).items() if k not in ("preset", "timeout_s")
-        }
+    def cache_token(self, *, polymer: bool) -> str:
+        """Hash of everything that changes a descriptor value (not timeouts or preset names).
+
+        Args:
+            polymer: The token of polymer repeat units, which also depends on the polymer-only
+                settings; a molecule's token does not, so changing them keeps molecule rows.
+        """
+        skipped = ("preset", "timeout_s") if polymer else ("preset", "timeout_s", *_POLYMER_ONLY)
+        relevant = {k: v for k, v in dataclasses.asdict(self).items() if k not in skipped}
         relevant["code_version"] = DESCRIPTOR_CODE_VERSION
+        if polymer:
+            relevant["polymer_code_version"] = POLYMER_DESCRIPTOR_CODE_VERSION
         blob = json.dumps(relevant, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
