@@ -1,7 +1,9 @@
-"""Which way is better: the one place that knows what maximising or minimising a property means."""
+"""Which way is better: the one place that knows what maximising or minimising a property means,
+and what it means for a property to be an objective or a constraint."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,3 +33,45 @@ class Direction(ConfigEnum):
     def is_better(self, a: Any, b: Any) -> Any:
         """`a` strictly better than `b` (elementwise for arrays)."""
         return a > b if self is Direction.MAX else a < b
+
+
+class Bound(ConfigEnum):
+    """Which side of its threshold a constraint's property must be on."""
+
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+
+    @property
+    def symbol(self) -> str:
+        return ">=" if self is Bound.AT_LEAST else "<="
+
+    def satisfied(self, values: np.ndarray, threshold: float) -> np.ndarray:
+        return values >= threshold if self is Bound.AT_LEAST else values <= threshold
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A property that must be at least / at most `threshold` (property units)."""
+
+    name: str
+    bound: Bound
+    threshold: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bound", Bound(self.bound))
+        if not np.isfinite(self.threshold):
+            raise ValueError(f"constraint {self.name!r}: threshold must be finite, got {self.threshold}")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.bound.symbol} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A property to maximise or minimise."""
+
+    name: str
+    direction: Direction
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direction", Direction(self.direction))

@@ -53,7 +53,7 @@ def top_hits(selection, true_pool: np.ndarray, direction: str = "max", top: floa
     return len(set(order[:k]) & set(selection.indices.tolist()))
 
 
-@pytest.mark.parametrize("strategy", ["qlognei", "exceed_target"])
+@pytest.mark.parametrize("strategy", ["qlognei", "exceed_target", "ehvi", "pareto_pi"])
 def test_finds_the_out_of_range_optimum_far_more_often_than_random(strategy):
     hits, random_hits = 0, 0
     for seed in range(6):
@@ -177,7 +177,7 @@ def test_proposal_table_reports_interval_chance_and_nearest_neighbour():
     assert set(table["nearest_measured_id"]) <= {f"M{i}" for i in measured_idx}
 
 
-@pytest.mark.parametrize("strategy", ["qlognei", "qlogei", "qpi"])
+@pytest.mark.parametrize("strategy", ["qlognei", "qlogei", "qpi", "ehvi", "pareto_pi"])
 def test_feasibility_multiplies_each_picks_value(strategy):
     """A candidate the lab will almost surely fail on is not the first pick, and the first pick's
     value is the unweighted value times its probability (plus its log on the log scale)."""
@@ -192,7 +192,8 @@ def test_feasibility_multiplies_each_picks_value(strategy):
     again = select_batch(problem["pool_draws"], problem["measured_draws"], problem["measured_values"], "max",
                          settings, feasibility=np.full(300, 0.8))
     np.testing.assert_array_equal(again.indices, plain.indices)  # a constant probability changes no ranking
-    expected = plain.acquisition_values[0] * 0.8 if strategy == "qpi" else plain.acquisition_values[0] + np.log(0.8)
+    log_scale = strategy in ("qlognei", "qlogei")
+    expected = plain.acquisition_values[0] + np.log(0.8) if log_scale else plain.acquisition_values[0] * 0.8
     assert again.acquisition_values[0] == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match="probabilities in"):
         select_batch(problem["pool_draws"], problem["measured_draws"], problem["measured_values"], "max", settings,

@@ -37,6 +37,7 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
+from discovery.acquisition.pareto import Objective, OutcomeDraws, select_pareto_batch
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.config import ConfigEnum, coerce_enums, from_mapping
 from discovery.features.fingerprints import tanimoto_similarity
@@ -49,6 +50,8 @@ class Strategy(ConfigEnum):
     QUCB = "qucb"
     QPI = "qpi"
     EXCEED_TARGET = "exceed_target"
+    EHVI = "ehvi"
+    PARETO_PI = "pareto_pi"
     THOMPSON = "thompson"
     GREEDY_MEAN = "greedy_mean"
     RANDOM = "random"
@@ -61,16 +64,22 @@ STRATEGIES: dict[Strategy, str] = {
     Strategy.QUCB: "upper confidence bound (BoTorch qUCB, parameter ucb_beta)",
     Strategy.QPI: "probability of improving on the best measured value (BoTorch qPI)",
     Strategy.EXCEED_TARGET: "probability that some batch member exceeds the target value (qPI at the target)",
+    Strategy.EHVI: "expected improvement of the batch over the best measured value, exact from the draws "
+                   "(with several properties: expected hypervolume improvement of the feasible front)",
+    Strategy.PARETO_PI: "probability that some batch member beats the best measured value, exact from the draws "
+                        "(with several properties: is feasible and extends the measured Pareto front)",
     Strategy.THOMPSON: "Thompson sampling: each batch slot takes the best candidate of one posterior draw",
     Strategy.GREEDY_MEAN: "highest posterior mean (pure exploitation)",
     Strategy.RANDOM: "uniformly random candidates (a control)",
 }
 #: strategies that rank the draws directly, without a BoTorch acquisition function
 _DIRECT = (Strategy.THOMPSON, Strategy.GREEDY_MEAN, Strategy.RANDOM)
+#: strategies computed exactly from the joint draws (`discovery.acquisition.pareto`)
+_PARETO = (Strategy.EHVI, Strategy.PARETO_PI)
 #: strategies whose values are log-scale: a probability enters as its logarithm
 _LOG_SCALE = (Strategy.QLOGNEI, Strategy.QLOGEI)
 #: strategies that weight each pick by the candidate's probability of being feasible
-FEASIBILITY_WEIGHTED = (*_LOG_SCALE, Strategy.QPI, Strategy.EXCEED_TARGET)
+FEASIBILITY_WEIGHTED = (*_LOG_SCALE, Strategy.QPI, Strategy.EXCEED_TARGET, *_PARETO)
 
 
 @dataclass(frozen=True)
@@ -127,8 +136,9 @@ class Selection:
     Attributes:
         indices: Positions in the pool of the chosen candidates, in pick order, shape (q,).
         acquisition_values: The strategy's value at each pick given the earlier picks (for
-            BoTorch strategies, on the standardised scale; for Thompson sampling the drawn value
-            in property units; greedy mean the mean; random NaN), shape (q,).
+            BoTorch strategies and `ehvi`, on the standardised scale; `pareto_pi` a probability;
+            for Thompson sampling the drawn value in property units; greedy mean the mean;
+            random NaN), shape (q,).
         target_value: The value `exceed_target` aimed at (property units), else None.
         strategy: The strategy.
     """
@@ -212,6 +222,14 @@ def select_batch(
 
     unit_pool = to_unit(pool_draws)
     picker = _DiversityRule(fingerprints, settings.min_tanimoto_distance)
+    if settings.strategy in _PARETO:
+        choice = select_pareto_batch(
+            OutcomeDraws(pool_draws), OutcomeDraws(measured_draws), measured_values[:, None],
+            [Objective("property", direction)], [], batch_size=q,
+            expected_hypervolume=settings.strategy is Strategy.EHVI, available=available,
+            synthesis_feasibility=feasibility, after_pick=picker.after_pick,
+        )
+        return Selection(choice.indices, choice.gains, target, settings.strategy)
     if settings.strategy in _DIRECT:
         picks, values = _direct(settings.strategy, unit_pool, available, q, picker, seed)
         if settings.strategy is not Strategy.RANDOM:
