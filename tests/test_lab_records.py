@@ -211,6 +211,22 @@ def test_a_campaign_file_of_the_first_schema_is_upgraded_and_a_newer_one_refused
         CampaignStore(path)
 
 
+def test_a_campaign_file_of_schema_2_gains_the_proposals_further_properties(tmp_path):
+    path = tmp_path / "state.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_SCHEMA)
+    CampaignStore(path).close()  # now the current schema: take it back to 2
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE proposals DROP COLUMN properties_json")
+        conn.execute("PRAGMA user_version = 2")
+    with CampaignStore(path) as store:
+        assert store.proposals(1)["mean"].item() == 17.0
+        assert "gap_ev" not in store.proposals(1).columns
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert "properties_json" in [row[1] for row in conn.execute("PRAGMA table_info(proposals)")]
+
+
 def test_a_record_is_replaced_at_most_once_and_a_value_needs_outcome_measured(tmp_path):
     with CampaignStore(tmp_path / "state.sqlite") as store:
         store.register_molecules([("KEY-A", "CCO", "seed", "")], 0)

@@ -95,7 +95,7 @@ class Parts:
         for text in smiles:
             self.featurised += 1
             row = {"input": text, "smiles": "", "identity": "", "is_polymer": False, "logp": np.nan, "tpsa": np.nan,
-                   "heavy_atoms": np.nan, "status": "ok", "error": "", "note": ""}
+                   "heavy_atoms": np.nan, "gap_ev": np.nan, "status": "ok", "error": "", "note": ""}
             try:
                 molecule = parse_molecule(text)
             except MoleculeError as exc:
@@ -106,8 +106,9 @@ class Parts:
                 rows.append({**row, "status": "failed", "error": "SCF did not converge"})
                 continue
             mol = Chem.MolFromSmiles(molecule.smiles)
+            # a stand-in for the GFN2-xTB gap, a computed property: smaller for larger molecules
             rows.append({**row, "logp": Crippen.MolLogP(mol), "tpsa": Descriptors.TPSA(mol),
-                         "heavy_atoms": float(mol.GetNumHeavyAtoms())})
+                         "heavy_atoms": float(mol.GetNumHeavyAtoms()), "gap_ev": 12.0 - mol.GetNumHeavyAtoms()})
         return pd.DataFrame(rows)
 
     def model_factory(self, seed):
@@ -277,3 +278,52 @@ def test_a_screened_round_featurises_only_the_shortlist(tmp_path, lookup):
     assert campaign.store.pool_summary(1)["screening"] == {"method": "fingerprint_gp", "screened": 48 - 12 + 4,
                                                            "kept": 10, "kept_by_rank": 8, "kept_at_random": 2}
     campaign.close()
+
+
+def test_a_computed_constraint_holds_for_every_proposal_and_travels_to_the_lab_file(tmp_path, lookup):
+    free = _run(_settings(tmp_path / "free", lookup, "acquisition=ehvi"), Parts())
+    free_gaps = 12.0 - free.store.proposals()["smiles"].map(lambda s: Chem.MolFromSmiles(s).GetNumHeavyAtoms())
+    assert (free_gaps < 6.0).any()  # unconstrained, the batch reaches for the large molecules
+    free.close()
+    campaign = _run(_settings(tmp_path / "constrained", lookup, "acquisition=ehvi",
+                              "campaign.properties=[{name: gap_ev, at_least: 6.0}]"), Parts())
+    proposals = campaign.store.proposals()
+    assert len(proposals) == 12 and (proposals["gap_ev"] >= 6.0).all()
+    assert list(proposals.columns).index("gap_ev") > list(proposals.columns).index("outside_domain")
+    lab_file = pd.read_csv(campaign.folder / "proposals" / "round_003.csv")
+    assert (lab_file["gap_ev"] >= 6.0).all() and "value" in lab_file.columns
+    campaign.close()
+
+
+def test_a_computed_objective_makes_the_batch_trade_the_two_off(tmp_path, lookup):
+    settings = _settings(tmp_path, lookup, "acquisition=ehvi", "campaign.properties=[{name: gap_ev, direction: max}]",
+                         "campaign.rounds=1")
+    campaign = _run(settings, Parts())
+    proposals = campaign.store.proposals(1)
+    # not only the largest molecules (best predicted value) but also small ones (large gap)
+    assert proposals["gap_ev"].max() - proposals["gap_ev"].min() >= 3
+    campaign.close()
+
+
+def test_a_constraint_no_candidate_meets_stops_the_round_with_a_clear_message(tmp_path, lookup):
+    settings = _settings(tmp_path, lookup, "acquisition=pareto_pi", "campaign.properties=[{name: gap_ev, at_least: 50}]")
+    campaign = _campaign(settings, Parts())
+    campaign.import_seed_data()
+    with pytest.raises(ValueError, match=r"no available candidate meets the constraints \(gap_ev >= 50\)"):
+        campaign.propose(wait_for_results=False)
+    assert not (campaign.folder / "proposals").exists() and campaign.store.proposals().empty
+    campaign.close()
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["campaign.properties=[{name: gap_ev, at_least: 3}]"], "needs an acquisition that weighs several"),
+    (["acquisition=ehvi", "campaign.properties=[{name: band_gap, at_least: 3}]"], "not descriptor columns"),
+    (["acquisition=ehvi", "campaign.properties=[{name: gap_ev}]"], "either direction"),
+    (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, at_least: 3, at_most: 2}]"], "below at_most"),
+    (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, source: measured, direction: max}]"], "not supported yet"),
+])
+def test_further_properties_are_validated_at_the_config_boundary(tmp_path, lookup, overrides, message):
+    from discovery.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        _settings(tmp_path, lookup, *overrides)

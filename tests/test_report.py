@@ -111,6 +111,18 @@ def test_user_text_is_escaped_and_bad_smiles_do_not_crash(demo, tmp_path):
     assert "cannot parse SMILES" in html
 
 
+def test_further_properties_get_their_own_columns_and_are_named_in_the_proposals_lead(demo, tmp_path):
+    data, _, _ = demo
+    proposals = data.proposals.assign(gap_ev=np.linspace(6.0, 9.5, len(data.proposals)))
+    weighed = dataclasses.replace(data, proposals=proposals, further_properties={"gap_ev": "gap_ev >= 6 eV"})
+    html = render_report(weighed, tmp_path / "r.html").read_text()
+    rows = parse_tables(html)["sortable proposals"]
+    expected = proposals.sort_values("rank")["gap_ev"]
+    assert [cells[-1][1] for cells in rows] == [number(v) for v in expected]
+    assert re.search(r"<th[^>]*>\s*gap_ev\s*</th>", html)
+    assert "The batch was chosen on these too" in html and "gap_ev &gt;= 6 eV" in html
+
+
 def test_sampler_problems_and_advi_are_flagged_in_plain_language(demo):
     data, _, _ = demo
     troubled = dataclasses.replace(data, diagnostics=FitDiagnostics(

@@ -9,11 +9,18 @@ describes the chosen candidates for the lab. Several properties (objectives and 
 """
 
 from discovery.acquisition.model import DrawTableModel
-from discovery.acquisition.pareto import InfeasibleBatchError, OutcomeDraws, ParetoChoice, select_pareto_batch
+from discovery.acquisition.pareto import (
+    ComputedOutcomes,
+    InfeasibleBatchError,
+    OutcomeDraws,
+    ParetoChoice,
+    select_pareto_batch,
+)
 from discovery.acquisition.proposals import nearest_measured, proposal_table
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.acquisition.strategies import (
     FEASIBILITY_WEIGHTED,
+    PARETO_STRATEGIES,
     STRATEGIES,
     AcquisitionSettings,
     Selection,
@@ -22,8 +29,10 @@ from discovery.acquisition.strategies import (
 )
 
 __all__ = [
+    "ComputedOutcomes",
     "FEASIBILITY_WEIGHTED",
     "InfeasibleBatchError",
+    "PARETO_STRATEGIES",
     "OutcomeDraws",
     "ParetoChoice",
     "STRATEGIES",

@@ -28,7 +28,7 @@ the best found need no new evaluation. Choices are exact and deterministic for g
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +96,36 @@ class OutcomeDraws:
         for j, constraint in enumerate(constraints):
             ok &= constraint.bound.satisfied(self.constraints[:, :, j], constraint.threshold)
         return ok
+
+
+@dataclass(frozen=True)
+class ComputedOutcomes:
+    """Properties known exactly for every molecule (computed, e.g. a GFN2-xTB gap): objectives
+    besides the modelled one, and constraints.
+
+    Attributes:
+        objectives: Further objectives (maximised or minimised with the modelled one).
+        constraints: Constraints on computed properties.
+        pool: Each named property's values for the pool, shape (n_pool,), property units.
+        measured: The same for the measured molecules, shape (n_measured,).
+    """
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...]
+    pool: Mapping[str, np.ndarray]
+    measured: Mapping[str, np.ndarray]
+
+    def columns(self, which: str, names: Sequence[str]) -> np.ndarray:
+        """The named properties of the pool or the measured molecules, shape (n, len(names))."""
+        values = self.pool if which == "pool" else self.measured
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ValueError(f"computed properties {missing} have no values for the {which} molecules")
+        n = len(next(iter(values.values()))) if values else 0
+        table = np.column_stack([np.asarray(values[name], dtype=np.float64) for name in names]) if names else np.empty((n, 0))
+        if not np.isfinite(table).all():
+            raise ValueError(f"computed properties {list(names)} are not finite for every {which} molecule")
+        return table
 
 
 class InfeasibleBatchError(ValueError):
@@ -196,7 +226,8 @@ def select_pareto_batch(
         pool_feasible = np.broadcast_to(pool_feasible, (pool.n_draws, n_pool))
     if measured_feasible.shape[0] == 1:
         measured_feasible = np.broadcast_to(measured_feasible, (measured.n_draws, measured.n_molecules))
-    if not (pool_feasible[:, available]).any():
+    available &= pool_feasible.any(axis=0)  # never propose what breaks a constraint in every draw
+    if not available.any():
         raise InfeasibleBatchError(
             f"no available candidate meets the constraints ({', '.join(map(str, constraints))}) in any of "
             f"{pool.n_draws} posterior draws: "

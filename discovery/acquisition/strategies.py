@@ -37,7 +37,7 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
-from discovery.acquisition.pareto import Objective, OutcomeDraws, select_pareto_batch
+from discovery.acquisition.pareto import ComputedOutcomes, Objective, OutcomeDraws, select_pareto_batch
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.config import ConfigEnum, coerce_enums, from_mapping
 from discovery.features.fingerprints import tanimoto_similarity
@@ -74,12 +74,13 @@ STRATEGIES: dict[Strategy, str] = {
 }
 #: strategies that rank the draws directly, without a BoTorch acquisition function
 _DIRECT = (Strategy.THOMPSON, Strategy.GREEDY_MEAN, Strategy.RANDOM)
-#: strategies computed exactly from the joint draws (`discovery.acquisition.pareto`)
-_PARETO = (Strategy.EHVI, Strategy.PARETO_PI)
+#: strategies computed exactly from the joint draws (`discovery.acquisition.pareto`); the ones
+#: that weigh several properties
+PARETO_STRATEGIES = (Strategy.EHVI, Strategy.PARETO_PI)
 #: strategies whose values are log-scale: a probability enters as its logarithm
 _LOG_SCALE = (Strategy.QLOGNEI, Strategy.QLOGEI)
 #: strategies that weight each pick by the candidate's probability of being feasible
-FEASIBILITY_WEIGHTED = (*_LOG_SCALE, Strategy.QPI, Strategy.EXCEED_TARGET, *_PARETO)
+FEASIBILITY_WEIGHTED = (*_LOG_SCALE, Strategy.QPI, Strategy.EXCEED_TARGET, *PARETO_STRATEGIES)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def select_batch(
     available: np.ndarray | None = None,
     fingerprints: np.ndarray | None = None,
     feasibility: np.ndarray | None = None,
+    computed: ComputedOutcomes | None = None,
     seed: int = 0,
 ) -> Selection:
     """Choose `settings.batch_size` candidates from the pool.
@@ -176,6 +178,8 @@ def select_batch(
         feasibility: Probability that each candidate can be made and measured, shape (n_pool,),
             in (0, 1]; multiplies each pick's value for the `FEASIBILITY_WEIGHTED` strategies
             (None: every candidate is feasible).
+        computed: Further objectives and constraints on computed properties, for the
+            `PARETO_STRATEGIES` (the modelled property is the first objective).
         seed: Seed of Thompson sampling and random selection.
 
     Returns:
@@ -222,14 +226,18 @@ def select_batch(
 
     unit_pool = to_unit(pool_draws)
     picker = _DiversityRule(fingerprints, settings.min_tanimoto_distance)
-    if settings.strategy in _PARETO:
+    if settings.strategy in PARETO_STRATEGIES:
+        pool, measured, values, objectives, constraints = _outcomes(pool_draws, measured_draws, measured_values,
+                                                                    direction, computed)
         choice = select_pareto_batch(
-            OutcomeDraws(pool_draws), OutcomeDraws(measured_draws), measured_values[:, None],
-            [Objective("property", direction)], [], batch_size=q,
+            pool, measured, values, objectives, constraints, batch_size=q,
             expected_hypervolume=settings.strategy is Strategy.EHVI, available=available,
             synthesis_feasibility=feasibility, after_pick=picker.after_pick,
         )
         return Selection(choice.indices, choice.gains, target, settings.strategy)
+    if computed is not None:
+        raise ValueError(f"further objectives and constraints need one of {[s.value for s in PARETO_STRATEGIES]}, "
+                         f"not {settings.strategy.value}")
     if settings.strategy in _DIRECT:
         picks, values = _direct(settings.strategy, unit_pool, available, q, picker, seed)
         if settings.strategy is not Strategy.RANDOM:
@@ -253,6 +261,28 @@ def select_batch(
         }.get(settings.strategy)
         picks, values = _sequential_greedy(acqf, model, unit_pool, floor, available, q, picker, settings)
     return Selection(np.asarray(picks, dtype=int), np.asarray(values, dtype=float), target, settings.strategy)
+
+
+def _outcomes(pool_draws: np.ndarray, measured_draws: np.ndarray, measured_values: np.ndarray,
+              direction: Direction, computed: ComputedOutcomes | None):
+    """The modelled property's draws with the computed properties: (pool, measured, measured
+    objective values, objectives, constraints) for `select_pareto_batch`."""
+    objectives = [Objective("property", direction)]
+    pool = pool_draws[:, :, None]
+    measured = measured_draws[:, :, None]
+    values = measured_values[:, None]
+    if computed is None:
+        return OutcomeDraws(pool), OutcomeDraws(measured), values, objectives, []
+    names = [o.name for o in computed.objectives]
+    s = pool_draws.shape[0]
+    extra_pool, extra_measured = computed.columns("pool", names), computed.columns("measured", names)
+    pool = np.concatenate([pool, np.broadcast_to(extra_pool[None], (s, *extra_pool.shape))], axis=2)
+    measured = np.concatenate([measured, np.broadcast_to(extra_measured[None], (s, *extra_measured.shape))], axis=2)
+    values = np.column_stack([values, extra_measured])
+    limits = [c.name for c in computed.constraints]
+    constraints_of = (lambda which: computed.columns(which, limits)[None] if limits else None)
+    return (OutcomeDraws(pool, constraints_of("pool")), OutcomeDraws(measured, constraints_of("measured")), values,
+            [*objectives, *computed.objectives], list(computed.constraints))
 
 
 def _acquisition_function(

@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from discovery.acquisition import FEASIBILITY_WEIGHTED, proposal_table, select_batch
+from discovery.acquisition import FEASIBILITY_WEIGHTED, ComputedOutcomes, proposal_table, select_batch
 from discovery.acquisition.screening import screen
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals, write_table
@@ -509,10 +509,11 @@ class Campaign:
         available = ~pool.molecules["identity"].isin(done).to_numpy()
         pool_fps = morgan_fingerprints(list(pool.molecules["smiles"]))
         measured_fps = morgan_fingerprints(list(training.measured["smiles"]))
+        computed = self._computed(training, pool)
         selection = select_batch(
             predictions.acquisition.latent_draws, predictions.measured.latent_draws, training.measured["value"],
             s.campaign.direction, s.acquisition, available=available, fingerprints=pool_fps, feasibility=feasibility,
-            seed=seed,
+            computed=computed, seed=seed,
         )
         table = proposal_table(
             selection, predictions.reported.take(selection.indices), list(pool.molecules["candidate_id"]),
@@ -520,8 +521,24 @@ class Campaign:
             list(training.measured["smiles"]), measured_fps, best_value=self._best(training)[0],
             direction=s.campaign.direction, prob_feasible=feasibility,
         )
+        if computed is not None:  # each further property's value, after the PROPOSALS columns
+            for name, values in computed.pool.items():
+                table[name] = values[selection.indices]
         self.store.record_proposals(round_number, table)
         return table
+
+    def _computed(self, training: TrainingData, pool: PoolData) -> ComputedOutcomes | None:
+        """The further objectives and constraints (`campaign.properties`) with their values for
+        the pool and the measured molecules (descriptor columns: known for every molecule)."""
+        c = self.settings.campaign
+        if not c.properties:
+            return None
+        names = [p.name for p in c.properties]
+        return ComputedOutcomes(
+            objectives=c.objectives[1:], constraints=c.constraints,
+            pool={n: pool.X[n].to_numpy(float) for n in names},
+            measured={n: training.X_measured[n].to_numpy(float) for n in names},
+        )
 
     # -- helpers ------------------------------------------------------------------------------
     def _best(self, training: TrainingData) -> tuple[float, int]:
@@ -570,7 +587,9 @@ class Campaign:
         """Write the round's proposal files (from the database) and, after a fit, its report."""
         s = self.settings
         proposals = self.store.proposals(round_number)
-        out = write_proposals(PROPOSALS.select(proposals), self.folder / "proposals", round_number, target=s.campaign.target)
+        further = [p.name for p in s.campaign.properties if p.name in proposals.columns]
+        out = write_proposals(proposals[[*PROPOSALS.names, *further]], self.folder / "proposals", round_number,
+                              target=s.campaign.target)
         per = self.store.measured_molecules()
         best = per.index[s.campaign.direction.best_index(per["value"].to_numpy())]
         report = None
@@ -615,4 +634,5 @@ class Campaign:
             previous_proposals=self.store.proposals(round_number - 1) if round_number > 1 else None,
             pool=pool.molecules, pool_prediction=prediction, pool_summary=self.store.pool_summary(round_number),
             n_failures=len(failures), store_path=self.store.path, notes=tuple(notes), feasibility_note=feasibility,
+            further_properties=tuple((p.name, p.describe()) for p in s.campaign.properties),
         )

@@ -27,6 +27,8 @@ class RoundReport:
         failed: The failed experiments (candidate_id, smiles, reason, round).
         notes: Campaign-level warnings for the top of the report; `feasibility_note` how the
             failures were used.
+        further_properties: (proposal column, what it is, e.g. "gap_ev >= 6 eV") of each
+            further objective or constraint (`campaign.properties`).
         proposals: This round's `PROPOSALS` table; `previous_proposals` the last round's, or None.
         pool: The predicted candidates (candidate_id, smiles, ...); `pool_prediction` the model's
             reported prediction for them, aligned.
@@ -56,6 +58,7 @@ class RoundReport:
     store_path: Path
     notes: tuple[str, ...] = ()
     feasibility_note: str = ""
+    further_properties: tuple[tuple[str, str], ...] = ()
 
 
 def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Path:
@@ -96,6 +99,7 @@ def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Pat
         model_scale=f"ln {report.target}" if model.target_transform is TargetTransform.LOG else None,
         failed=report.failed[["candidate_id", "smiles", "reason", "round"]],
         feasibility_note=report.feasibility_note,
+        further_properties=dict(report.further_properties),
     )
     return render_report(data, path, options)
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discovery.acquisition import AcquisitionSettings
+from discovery.acquisition import PARETO_STRATEGIES, AcquisitionSettings
 from discovery.config import ConfigEnum, ConfigError, coerce_enums, from_mapping, register
-from discovery.features import QMSettings
+from discovery.features import DERIVED_NAMES, QMSettings, descriptor_names
 from discovery.model import ModelConfig, available_models
 from discovery.model.feasibility import FeasibilitySettings
-from discovery.objective import Direction
+from discovery.objective import Bound, Constraint, Direction, Objective
 from discovery.paths import resolve_input_file
 from discovery.pool import PoolSettings
 from discovery.report import ReportOptions
@@ -65,6 +65,64 @@ class InitialSettings:
             raise ConfigError("campaign.initial.n must be >= 2 and max_quantile in (0, 1]")
 
 
+class PropertySource(ConfigEnum):
+    """Where a property's values come from."""
+
+    COMPUTED = "computed"  # a descriptor column of the featuriser: known for every candidate, no lab
+    MEASURED = "measured"  # by the lab
+
+
+@dataclass(frozen=True)
+class PropertySettings:
+    """A property besides the campaign's target (`campaign.properties`): an objective or a constraint.
+
+    Attributes:
+        name: For a computed property, the descriptor column it is (e.g. `gap_ev`; README,
+            "Descriptors").
+        source: "computed" (only these so far; properties the lab measures besides the target
+            are issue 17's next step).
+        direction: "max" or "min": the property is a further objective (Pareto front).
+        at_least, at_most: The property is a constraint: a candidate must lie at or above /
+            at or below these (property units); both give a window.
+        unit: Its unit, for display.
+    """
+
+    name: str
+    source: PropertySource = PropertySource.COMPUTED
+    direction: Direction | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        coerce_enums(self, f"campaign.properties.{self.name}.")
+        where = f"campaign.properties: {self.name!r}"
+        if self.source is PropertySource.MEASURED:
+            raise ConfigError(f"{where}: properties measured besides campaign.target are not supported yet; "
+                              "a computed property (a descriptor column) can be an objective or a constraint")
+        bounded = self.at_least is not None or self.at_most is not None
+        if (self.direction is None) == (not bounded):
+            raise ConfigError(f"{where}: give either direction (an objective) or at_least/at_most (a constraint)")
+        if None not in (self.at_least, self.at_most) and not self.at_least < self.at_most:
+            raise ConfigError(f"{where}: at_least must be below at_most, got {self.at_least} and {self.at_most}")
+
+    def describe(self) -> str:
+        """In a chemist's words, e.g. "gap_ev >= 6 eV" or "gap_ev: maximised"."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.direction is not None:
+            return f"{self.name}: {'maximised' if self.direction is Direction.MAX else 'minimised'}"
+        return " and ".join(f"{c}{unit}" for c in self.constraints)
+
+    @property
+    def objective(self) -> Objective | None:
+        return None if self.direction is None else Objective(self.name, self.direction)
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        bounds = ((Bound.AT_LEAST, self.at_least), (Bound.AT_MOST, self.at_most))
+        return tuple(Constraint(self.name, bound, value) for bound, value in bounds if value is not None)
+
+
 @dataclass(frozen=True)
 class CampaignSettings:
     """The `campaign` config group.
@@ -95,6 +153,8 @@ class CampaignSettings:
             (three times the whole measured spread beyond it) and stops typos such as 1e308 or a
             value in the wrong unit.
         feasibility: Learning from failed experiments (`FeasibilitySettings`).
+        properties: Further objectives and constraints besides the target (`PropertySettings`);
+            with any, the batch is chosen on all of them (acquisition `ehvi` or `pareto_pi`).
     """
 
     name: str
@@ -114,9 +174,13 @@ class CampaignSettings:
     target_max: float | None = None
     plausible_ranges: float | None = 3.0
     feasibility: FeasibilitySettings = field(default_factory=FeasibilitySettings)
+    properties: tuple[PropertySettings, ...] = ()
 
     def __post_init__(self) -> None:
         coerce_enums(self, "campaign.")
+        names = [p.name for p in self.properties]
+        if len(set(names)) < len(names) or self.target in names:
+            raise ConfigError(f"campaign.properties: each property once, and not the target; got {names}")
         if self.plausible_ranges is not None and self.plausible_ranges <= 0:
             raise ConfigError(f"campaign.plausible_ranges must be > 0 or null, got {self.plausible_ranges}")
         if self.target is None:
@@ -138,6 +202,16 @@ class CampaignSettings:
     @property
     def limits(self) -> tuple[float | None, float | None]:
         return self.target_min, self.target_max
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """The target first, then the further objectives of `properties`."""
+        extra = (p.objective for p in self.properties if p.objective is not None)
+        return (Objective(self.target, self.direction), *extra)
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        return tuple(c for p in self.properties for c in p.constraints)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> CampaignSettings:
@@ -196,6 +270,16 @@ class RunSettings:
             with_draws = [n for n in available_models() if ModelConfig.named(n).capabilities.posterior_draws]
             raise ConfigError(f"model {self.model.name!r} gives no posterior draws, and a campaign's acquisition "
                               f"ranks on them; choose one of {with_draws}")
+        if self.campaign.properties:
+            known = [*descriptor_names(self.qm), *DERIVED_NAMES]
+            unknown = [p.name for p in self.campaign.properties if p.name not in known]
+            if unknown:
+                raise ConfigError(f"campaign.properties: {unknown} are not descriptor columns of qm={self.qm.preset.value}; "
+                                  f"computed properties are one of {known}")
+            if self.acquisition.strategy not in PARETO_STRATEGIES:
+                raise ConfigError(f"campaign.properties needs an acquisition that weighs several properties: "
+                                  f"{', '.join(s.value for s in PARETO_STRATEGIES)} (acquisition=ehvi), not "
+                                  f"{self.acquisition.strategy.value}")
         if self.n_workers is not None and self.n_workers < 1:
             raise ConfigError(f"n_workers must be a positive integer or null, got {self.n_workers}")
         if self.cache_path is None:

@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS proposals (
     nearest_measured_id TEXT NOT NULL,
     nearest_similarity REAL NOT NULL,
     outside_domain INTEGER NOT NULL,
+    properties_json TEXT,          -- further properties (campaign.properties) as JSON, NULL: none
     PRIMARY KEY (round, rank),
     UNIQUE (round, candidate_id)
 );
@@ -118,8 +119,9 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 #: The schema this code writes (`PRAGMA user_version`): 1 had one value per measurement row, no
-#: outcome, corrections or feasibility; 2 is the append-only record above.
-SCHEMA_VERSION = 2
+#: outcome, corrections or feasibility; 2 is the append-only record above; 3 adds the proposals'
+#: further properties.
+SCHEMA_VERSION = 3
 
 
 
@@ -375,33 +377,41 @@ class CampaignStore:
 
     # -- proposals ----------------------------------------------------------------------------
     def record_proposals(self, round_number: int, table: pd.DataFrame) -> None:
-        """Store the round's proposals (the `PROPOSALS` table) and close the round."""
+        """Store the round's proposals (the `PROPOSALS` table, then any further properties'
+        columns, numbers) and close the round."""
         PROPOSALS.check(table)
+        extras = [c for c in table.columns if c not in PROPOSALS.names]
         rows = [
             (round_number, int(r["rank"]), r["candidate_id"], float(r["mean"]), float(r["lower_90"]),
              float(r["upper_90"]), float(r["prob_beat_best"]), _float_or_none(r["prob_feasible"]),
              _float_or_none(r["acquisition_value"]), str(r["nearest_measured_id"]), float(r["nearest_similarity"]),
-             int(bool(r["outside_domain"])))
+             int(bool(r["outside_domain"])),
+             json.dumps({c: _float_or_none(r[c]) for c in extras}) if extras else None)
             for _, r in table.iterrows()
         ]
-        columns = ", ".join(("round", *_STORED_PROPOSAL_COLUMNS))
+        columns = ", ".join(("round", *_STORED_PROPOSAL_COLUMNS, "properties_json"))
         with self.transaction() as db:
             db.execute("DELETE FROM proposals WHERE round = ?", (round_number,))
-            db.executemany(f"INSERT INTO proposals ({columns}) VALUES ({', '.join('?' * (1 + len(_STORED_PROPOSAL_COLUMNS)))})",
+            db.executemany(f"INSERT INTO proposals ({columns}) VALUES ({', '.join('?' * (2 + len(_STORED_PROPOSAL_COLUMNS)))})",
                            rows)
             self._advance(round_number, RoundStatus.PROPOSED, db)
             self._event(db, round_number, "proposed", f"{len(rows)} candidates proposed")
 
     def proposals(self, round_number: int | None = None) -> pd.DataFrame:
-        """The `PROPOSALS` table of one round (or all, with a `round` column), plus `identity`."""
+        """The `PROPOSALS` table of one round (or all, with a `round` column), plus `identity`, then
+        the further properties' columns (`campaign.properties`) where there are any."""
         query = (
             "SELECT p.*, mol.smiles, mol.identity, near.smiles AS nearest_measured_smiles FROM proposals p"
             " JOIN molecules mol USING (candidate_id)"
             " LEFT JOIN molecules near ON near.candidate_id = p.nearest_measured_id"
         )
         if round_number is None:
-            return self._frame(query + " ORDER BY p.round, p.rank")
-        return self._frame(query + " WHERE p.round = ? ORDER BY p.rank", (round_number,))
+            frame = self._frame(query + " ORDER BY p.round, p.rank")
+        else:
+            frame = self._frame(query + " WHERE p.round = ? ORDER BY p.rank", (round_number,))
+        stored = frame.pop("properties_json")
+        extras = pd.DataFrame([json.loads(v) if isinstance(v, str) else {} for v in stored], index=frame.index)
+        return pd.concat([frame, extras.astype(float)], axis=1) if len(extras.columns) else frame
 
     # -- failures and events ------------------------------------------------------------------
     def record_failures(self, rows: Iterable[tuple[str, str, str, str]], round_number: int) -> None:
@@ -448,10 +458,14 @@ def _tables(db: sqlite3.Connection) -> set[str]:
 
 def _upgrade(db: sqlite3.Connection, version: int, path: Path) -> None:
     """Bring a campaign file of an older schema to `SCHEMA_VERSION`, inside the caller's transaction."""
-    if version != 0 or not {"measurements", "proposals"} <= _tables(db):
+    if version not in (0, 2) or not {"measurements", "proposals"} <= _tables(db):
         raise ValueError(f"{path} is not a campaign state file this version of discovery knows (schema {version})")
-    # 1 -> 2: measurements become the append-only record (value may be NULL, so the table is
-    # rebuilt: SQLite cannot drop a NOT NULL); proposals gain prob_feasible
+    if version == 2:  # 2 -> 3: proposals gain their further properties
+        db.execute("ALTER TABLE proposals ADD COLUMN properties_json TEXT")
+        return
+    # 1 (user_version 0) -> 3: measurements become the append-only record (value may be NULL, so
+    # the table is rebuilt: SQLite cannot drop a NOT NULL); proposals gain prob_feasible and
+    # properties_json
     db.execute("ALTER TABLE measurements RENAME TO measurements_v1")
     for statement in _SCHEMA.split(";"):
         if statement.strip():
@@ -461,6 +475,7 @@ def _upgrade(db: sqlite3.Connection, version: int, path: Path) -> None:
                " FROM measurements_v1")
     db.execute("DROP TABLE measurements_v1")
     db.execute("ALTER TABLE proposals ADD COLUMN prob_feasible REAL")
+    db.execute("ALTER TABLE proposals ADD COLUMN properties_json TEXT")
 
 
 def _user() -> str:

@@ -63,6 +63,8 @@ class ReportData:
             the calibrated model error. None: `target_label`.
         failed: Failed experiments (never proposed again), or None.
         feasibility_note: How the failures were used this round (one sentence), or "".
+        further_properties: {proposal column: what it is} of each further objective or
+            constraint the batch was chosen on (e.g. {"gap_ev": "gap_ev >= 6 eV"}).
     """
 
     campaign: str
@@ -83,6 +85,7 @@ class ReportData:
     model_scale: str | None = None
     failed: pd.DataFrame | None = None
     feasibility_note: str = ""
+    further_properties: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.direction = Direction(self.direction)

@@ -199,6 +199,7 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
     if data.proposals.empty:
         return '<p class="note">No proposals this round.</p>'
     rows, classes = [], []
+    further = [name for name in data.further_properties if name in data.proposals.columns]
     for row in data.proposals.sort_values("rank").itertuples():
         flagged = bool(row.outside_domain)
         # the interval sorts by its optimistic end: the upper bound when maximising
@@ -221,20 +222,27 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
             Cell(f"{row.nearest_similarity:.2f}", row.nearest_similarity, numeric=True, css="similarity"),
             Cell('<span class="badge amber">outside</span>' if flagged else '<span class="badge ok">inside</span>',
                  int(flagged)),
+            *[Cell(number(getattr(row, name)), getattr(row, name), numeric=True) for name in further],
         ])
         classes.append("flag" if flagged else "")
     better = "above" if data.direction is Direction.MAX else "below"
+    weighed = ""
+    if further:
+        weighed = ("The batch was chosen on these too (computed for every candidate, no lab needed): "
+                   + "; ".join(f"<b>{escape(label)}</b>" for label in data.further_properties.values())
+                   + "; their values are the last columns. ")
     return (
         f'<p class="lead">Ranked by the acquisition function; predictions are {escape(data.target_label)}. '
         "Click a column header to sort. "
         f"<b>P(beats best)</b> is the posterior probability that the true value lies {better} the best measured one; "
         "<b>P(feasible)</b> is the chance the lab can make and measure it, learned from failed experiments "
         "(– until enough have failed); "
-        "<b>similarity</b> is the Tanimoto similarity to the closest measured molecule (1 = identical).</p>"
+        "<b>similarity</b> is the Tanimoto similarity to the closest measured molecule (1 = identical). "
+        f"{weighed}</p>"
         + '<div class="scroll">'
         + table(
             ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)", "P(feasible)",
-             "Acquisition", "Nearest measured", "Similarity", "Domain"],
+             "Acquisition", "Nearest measured", "Similarity", "Domain", *further],
             rows, row_classes=classes, css="proposals",
         )
         + "</div>"
