@@ -211,13 +211,14 @@ def test_a_campaign_file_of_the_first_schema_is_upgraded_and_a_newer_one_refused
         CampaignStore(path)
 
 
-def test_a_campaign_file_of_schema_2_gains_the_proposals_further_properties(tmp_path):
+def test_a_campaign_file_of_schema_2_gains_the_records_property_and_the_proposals_further_properties(tmp_path):
     path = tmp_path / "state.sqlite"
     with sqlite3.connect(path) as conn:
         conn.executescript(V1_SCHEMA)
     CampaignStore(path).close()  # now the current schema: take it back to 2
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE proposals DROP COLUMN properties_json")
+        conn.execute("ALTER TABLE measurements DROP COLUMN property")
         conn.execute("PRAGMA user_version = 2")
     with CampaignStore(path) as store:
         assert store.proposals(1)["mean"].item() == 17.0
@@ -225,6 +226,30 @@ def test_a_campaign_file_of_schema_2_gains_the_proposals_further_properties(tmp_
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert "properties_json" in [row[1] for row in conn.execute("PRAGMA table_info(proposals)")]
+        assert "property" in [row[1] for row in conn.execute("PRAGMA table_info(measurements)")]
+
+
+def test_records_of_several_properties_stay_apart(tmp_path):
+    with CampaignStore(tmp_path / "state.sqlite") as store:
+        ids = store.register_molecules([("CCO-id", "CCO", "seed", ""), ("CCN-id", "CCN", "seed", "")], 0)
+        ethanol, ethylamine = ids["CCO-id"], ids["CCN-id"]
+        store.add_measurements([
+            {"candidate_id": ethanol, "value": 24.3, "source": "seed.csv", "round": 0},
+            {"candidate_id": ethanol, "value": 351.4, "source": "seed.csv", "round": 0, "property": "boiling_point_k"},
+            {"candidate_id": ethylamine, "value": 290.0, "source": "seed.csv", "round": 0, "property": "boiling_point_k"},
+        ])
+        # the boiling point of ethylamine is corrected; its target was never measured
+        (old,) = store.measurements("boiling_point_k").query("candidate_id == @ethylamine")["measurement_id"]
+        store.add_measurements([{"candidate_id": ethylamine, "value": 289.7, "source": "fix.csv", "round": 1,
+                                 "property": "boiling_point_k", "reason": "typo", "replaces": int(old)}])
+        assert store.measured_molecules()["candidate_id"].tolist() == [ethanol]
+        assert store.measured_molecules()["value"].tolist() == [24.3]
+        boiling = store.measured_molecules("boiling_point_k").set_index("candidate_id")["value"].to_dict()
+        assert boiling == {ethanol: 351.4, ethylamine: 289.7}
+        assert store.measurements("melting_point_k").empty
+        history = store.history()
+        assert history["property"].tolist() == ["", "boiling_point_k", "boiling_point_k", "boiling_point_k"]
+        assert history["current"].tolist() == [True, True, False, True]
 
 
 def test_a_record_is_replaced_at_most_once_and_a_value_needs_outcome_measured(tmp_path):

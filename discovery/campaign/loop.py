@@ -274,8 +274,10 @@ class Campaign:
         with self.store.transaction() as db:
             latest = self.store.latest_round()
             answering = 0 if latest is None else latest.round
-            rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.history(),
-                                         rules=rules)
+            history = self.store.history()
+            # a results file's value column is the target: corrections act on its records only
+            rows, already = read_results(path, candidates=self.store.molecules(),
+                                         measured=history[history["property"] == ""], rules=rules)
             unknown = [(r.identity, r.smiles, "lab", "") for r in rows if r.candidate_id is None]
             ids = self.store.register_molecules(unknown, answering, db)
             self.store.add_measurements([

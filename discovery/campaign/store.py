@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS measurements (
     replaces INTEGER UNIQUE REFERENCES measurements(id),  -- the record it corrects or retracts
     source_row INTEGER,            -- row of the results file (header = row 1)
     recorded_by TEXT,              -- the account that ingested it
+    property TEXT,                 -- which property (campaign.properties) NULL: the campaign's target
     CHECK ((outcome = 'measured') = (value IS NOT NULL))
 );
 CREATE TABLE IF NOT EXISTS rounds (
@@ -119,8 +120,8 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 #: The schema this code writes (`PRAGMA user_version`): 1 had one value per measurement row, no
-#: outcome, corrections or feasibility; 2 is the append-only record above; 3 adds the proposals'
-#: further properties.
+#: outcome, corrections or feasibility; 2 is the append-only record above; 3 adds the property
+#: a record measures (several per molecule) and the proposals' further properties.
 SCHEMA_VERSION = 3
 
 
@@ -237,28 +238,31 @@ class CampaignStore:
     # -- measurements ----------------------------------------------------------------------------
     def add_measurements(self, rows: Sequence[dict[str, Any]], db: sqlite3.Connection | None = None) -> int:
         """Store records: dicts with candidate_id, source, round, and value (None for a failed
-        experiment or a retraction) and optionally outcome ("measured"), uncertainty, date, notes,
-        reason, replaces (the record corrected or retracted), source_row. Returns how many."""
+        experiment or a retraction) and optionally property (None: the campaign's target),
+        outcome ("measured"), uncertainty, date, notes, reason, replaces (the record corrected or
+        retracted, of the same property), source_row. Returns how many."""
         if db is None:
             with self.transaction() as conn:
                 return self.add_measurements(rows, conn)
         now, user = time.time(), _user()
         db.executemany(
             "INSERT INTO measurements (candidate_id, value, uncertainty, date, notes, source, round, recorded_unix,"
-            " outcome, reason, replaces, source_row, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " outcome, reason, replaces, source_row, recorded_by, property)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(r["candidate_id"], None if r["value"] is None else float(r["value"]), r.get("uncertainty"),
               r.get("date"), r.get("notes"), r["source"], int(r["round"]), now, str(r.get("outcome", "measured")),
-              r.get("reason"), r.get("replaces"), r.get("source_row"), user) for r in rows],
+              r.get("reason"), r.get("replaces"), r.get("source_row"), user, r.get("property")) for r in rows],
         )
         return len(rows)
 
-    def measurements(self) -> pd.DataFrame:
-        """The current measured values, one row per measurement (replicates are separate rows):
-        measurement_id, candidate_id, identity, smiles, value, uncertainty, date, notes, source, round."""
+    def measurements(self, property_name: str | None = None) -> pd.DataFrame:
+        """The current measured values of one property (None: the campaign's target), one row per
+        measurement (replicates are separate rows): measurement_id, candidate_id, identity, smiles,
+        value, uncertainty, date, notes, source, round."""
         return self._frame(
             "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, m.value, m.uncertainty, m.date,"
             " m.notes, m.source, m.round FROM measurements m JOIN molecules mol USING (candidate_id)"
-            f" WHERE m.outcome = 'measured' AND {_current('m')} ORDER BY m.id"
+            f" WHERE m.outcome = 'measured' AND m.property IS ? AND {_current('m')} ORDER BY m.id", (property_name,)
         )
 
     def failed_experiments(self) -> pd.DataFrame:
@@ -270,16 +274,18 @@ class CampaignStore:
             " AND m.id = (SELECT MAX(f.id) FROM measurements f WHERE f.candidate_id = m.candidate_id"
             f"             AND f.outcome = 'failed' AND {_current('f')})"
             " AND NOT EXISTS (SELECT 1 FROM measurements v WHERE v.candidate_id = m.candidate_id"
-            f"                AND v.outcome = 'measured' AND {_current('v')})"
+            f"                AND v.outcome = 'measured' AND v.property IS NULL AND {_current('v')})"
             " ORDER BY m.candidate_id"
         )
 
     def history(self) -> pd.DataFrame:
         """Every record ever stored, oldest first, with its molecule and fate: measurement_id,
-        candidate_id, identity, smiles, outcome, value, uncertainty, date, notes, reason, replaces,
-        replaced_by, current, round, source, source_row, recorded_by, recorded_at (UTC, ISO 8601)."""
+        candidate_id, identity, smiles, property (empty: the target), outcome, value, uncertainty,
+        date, notes, reason, replaces, replaced_by, current, round, source, source_row,
+        recorded_by, recorded_at (UTC, ISO 8601)."""
         frame = self._frame(
-            "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, m.outcome, m.value,"
+            "SELECT m.id AS measurement_id, m.candidate_id, mol.identity, mol.smiles, COALESCE(m.property, '') AS property,"
+            " m.outcome, m.value,"
             " m.uncertainty, m.date, m.notes, m.reason, m.replaces,"
             " (SELECT later.id FROM measurements later WHERE later.replaces = m.id) AS replaced_by,"
             f" ({_current('m')}) AS current, m.round, m.source, m.source_row, m.recorded_by, m.recorded_unix"
@@ -300,10 +306,11 @@ class CampaignStore:
         """Whether any record (current or not) answers round `round_number` (0: seed data)."""
         return self._db.execute("SELECT 1 FROM measurements WHERE round = ? LIMIT 1", (round_number,)).fetchone() is not None
 
-    def measured_molecules(self) -> pd.DataFrame:
-        """One row per measured molecule, current replicates averaged: candidate_id, smiles,
-        identity, value, round (of its first measurement), n_measurements; ordered by candidate_id."""
-        return self.measurements().groupby("candidate_id", sort=True).agg(
+    def measured_molecules(self, property_name: str | None = None) -> pd.DataFrame:
+        """One row per molecule measured for a property (None: the campaign's target), current
+        replicates averaged: candidate_id, smiles, identity, value, round (of its first
+        measurement), n_measurements; ordered by candidate_id."""
+        return self.measurements(property_name).groupby("candidate_id", sort=True).agg(
             smiles=("smiles", "first"), identity=("identity", "first"), value=("value", "mean"),
             round=("round", "min"), n_measurements=("value", "size"),
         ).reset_index()
@@ -460,7 +467,8 @@ def _upgrade(db: sqlite3.Connection, version: int, path: Path) -> None:
     """Bring a campaign file of an older schema to `SCHEMA_VERSION`, inside the caller's transaction."""
     if version not in (0, 2) or not {"measurements", "proposals"} <= _tables(db):
         raise ValueError(f"{path} is not a campaign state file this version of discovery knows (schema {version})")
-    if version == 2:  # 2 -> 3: proposals gain their further properties
+    if version == 2:  # 2 -> 3: records name their property, proposals gain their further properties
+        db.execute("ALTER TABLE measurements ADD COLUMN property TEXT")
         db.execute("ALTER TABLE proposals ADD COLUMN properties_json TEXT")
         return
     # 1 (user_version 0) -> 3: measurements become the append-only record (value may be NULL, so
