@@ -10,7 +10,7 @@ describes the chosen candidates for the lab. Several properties (objectives and 
 
 from discovery.acquisition.model import DrawTableModel
 from discovery.acquisition.pareto import (
-    ComputedOutcomes,
+    FurtherOutcomes,
     InfeasibleBatchError,
     OutcomeDraws,
     ParetoChoice,
@@ -29,8 +29,8 @@ from discovery.acquisition.strategies import (
 )
 
 __all__ = [
-    "ComputedOutcomes",
     "FEASIBILITY_WEIGHTED",
+    "FurtherOutcomes",
     "InfeasibleBatchError",
     "PARETO_STRATEGIES",
     "OutcomeDraws",

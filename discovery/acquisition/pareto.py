@@ -99,32 +99,44 @@ class OutcomeDraws:
 
 
 @dataclass(frozen=True)
-class ComputedOutcomes:
-    """Properties known exactly for every molecule (computed, e.g. a GFN2-xTB gap): objectives
-    besides the modelled one, and constraints.
+class FurtherOutcomes:
+    """Properties weighed besides the modelled one: objectives and constraints, each either
+    computed (known exactly for every molecule, e.g. a GFN2-xTB gap) or measured and modelled
+    (posterior draws from a model of its own).
 
     Attributes:
         objectives: Further objectives (maximised or minimised with the modelled one).
-        constraints: Constraints on computed properties.
-        pool: Each named property's values for the pool, shape (n_pool,), property units.
-        measured: The same for the measured molecules, shape (n_measured,).
+        constraints: Constraints.
+        pool: Each named property for the pool: exact values, shape (n_pool,), or posterior
+            draws, shape (s, n_pool), joint across molecules; property units.
+        measured: The same for the measured molecules, (n_measured,) or (s, n_measured).
+        measured_values: Each objective's measured (or computed) value of the measured
+            molecules, shape (n_measured,), NaN where not measured: they set its scale and the
+            hypervolume's reference point.
     """
 
     objectives: tuple[Objective, ...]
     constraints: tuple[Constraint, ...]
     pool: Mapping[str, np.ndarray]
     measured: Mapping[str, np.ndarray]
+    measured_values: Mapping[str, np.ndarray]
 
-    def columns(self, which: str, names: Sequence[str]) -> np.ndarray:
-        """The named properties of the pool or the measured molecules, shape (n, len(names))."""
+    def draws(self, which: str, names: Sequence[str], n_draws: int) -> np.ndarray | None:
+        """The named properties of the pool or the measured molecules as draws, shape
+        (s, n, len(names)), or (1, n, len(names)) when all are exact; None for no names."""
+        if not names:
+            return None
         values = self.pool if which == "pool" else self.measured
         missing = [n for n in names if n not in values]
         if missing:
-            raise ValueError(f"computed properties {missing} have no values for the {which} molecules")
-        n = len(next(iter(values.values()))) if values else 0
-        table = np.column_stack([np.asarray(values[name], dtype=np.float64) for name in names]) if names else np.empty((n, 0))
+            raise ValueError(f"further properties {missing} have no values for the {which} molecules")
+        columns = [np.atleast_2d(np.asarray(values[name], dtype=np.float64)) for name in names]
+        rows = max(c.shape[0] for c in columns)
+        if rows not in (1, n_draws) or any(c.shape[0] not in (1, rows) for c in columns):
+            raise ValueError(f"further properties of the {which} molecules must be exact or have {n_draws} draws")
+        table = np.stack([np.broadcast_to(c, (rows, c.shape[1])) for c in columns], axis=-1)
         if not np.isfinite(table).all():
-            raise ValueError(f"computed properties {list(names)} are not finite for every {which} molecule")
+            raise ValueError(f"further properties {list(names)} are not finite for every {which} molecule")
         return table
 
 

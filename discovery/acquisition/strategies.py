@@ -37,7 +37,7 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
-from discovery.acquisition.pareto import ComputedOutcomes, Objective, OutcomeDraws, select_pareto_batch
+from discovery.acquisition.pareto import FurtherOutcomes, Objective, OutcomeDraws, select_pareto_batch
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.config import ConfigEnum, coerce_enums, from_mapping
 from discovery.features.fingerprints import tanimoto_similarity
@@ -160,7 +160,7 @@ def select_batch(
     available: np.ndarray | None = None,
     fingerprints: np.ndarray | None = None,
     feasibility: np.ndarray | None = None,
-    computed: ComputedOutcomes | None = None,
+    further: FurtherOutcomes | None = None,
     seed: int = 0,
 ) -> Selection:
     """Choose `settings.batch_size` candidates from the pool.
@@ -178,8 +178,8 @@ def select_batch(
         feasibility: Probability that each candidate can be made and measured, shape (n_pool,),
             in (0, 1]; multiplies each pick's value for the `FEASIBILITY_WEIGHTED` strategies
             (None: every candidate is feasible).
-        computed: Further objectives and constraints on computed properties, for the
-            `PARETO_STRATEGIES` (the modelled property is the first objective).
+        further: Further objectives and constraints (computed or separately modelled
+            properties), for the `PARETO_STRATEGIES` (the modelled property is the first objective).
         seed: Seed of Thompson sampling and random selection.
 
     Returns:
@@ -228,14 +228,14 @@ def select_batch(
     picker = _DiversityRule(fingerprints, settings.min_tanimoto_distance)
     if settings.strategy in PARETO_STRATEGIES:
         pool, measured, values, objectives, constraints = _outcomes(pool_draws, measured_draws, measured_values,
-                                                                    direction, computed)
+                                                                    direction, further)
         choice = select_pareto_batch(
             pool, measured, values, objectives, constraints, batch_size=q,
             expected_hypervolume=settings.strategy is Strategy.EHVI, available=available,
             synthesis_feasibility=feasibility, after_pick=picker.after_pick,
         )
         return Selection(choice.indices, choice.gains, target, settings.strategy)
-    if computed is not None:
+    if further is not None:
         raise ValueError(f"further objectives and constraints need one of {[s.value for s in PARETO_STRATEGIES]}, "
                          f"not {settings.strategy.value}")
     if settings.strategy in _DIRECT:
@@ -264,25 +264,25 @@ def select_batch(
 
 
 def _outcomes(pool_draws: np.ndarray, measured_draws: np.ndarray, measured_values: np.ndarray,
-              direction: Direction, computed: ComputedOutcomes | None):
-    """The modelled property's draws with the computed properties: (pool, measured, measured
+              direction: Direction, further: FurtherOutcomes | None):
+    """The modelled property's draws with the further properties: (pool, measured, measured
     objective values, objectives, constraints) for `select_pareto_batch`."""
     objectives = [Objective("property", direction)]
     pool = pool_draws[:, :, None]
     measured = measured_draws[:, :, None]
     values = measured_values[:, None]
-    if computed is None:
+    if further is None:
         return OutcomeDraws(pool), OutcomeDraws(measured), values, objectives, []
-    names = [o.name for o in computed.objectives]
     s = pool_draws.shape[0]
-    extra_pool, extra_measured = computed.columns("pool", names), computed.columns("measured", names)
-    pool = np.concatenate([pool, np.broadcast_to(extra_pool[None], (s, *extra_pool.shape))], axis=2)
-    measured = np.concatenate([measured, np.broadcast_to(extra_measured[None], (s, *extra_measured.shape))], axis=2)
-    values = np.column_stack([values, extra_measured])
-    limits = [c.name for c in computed.constraints]
-    constraints_of = (lambda which: computed.columns(which, limits)[None] if limits else None)
-    return (OutcomeDraws(pool, constraints_of("pool")), OutcomeDraws(measured, constraints_of("measured")), values,
-            [*objectives, *computed.objectives], list(computed.constraints))
+    names = [o.name for o in further.objectives]
+    if names:
+        extra_pool, extra_measured = further.draws("pool", names, s), further.draws("measured", names, s)
+        pool = np.concatenate([pool, np.broadcast_to(extra_pool, (s, *extra_pool.shape[1:]))], axis=2)
+        measured = np.concatenate([measured, np.broadcast_to(extra_measured, (s, *extra_measured.shape[1:]))], axis=2)
+        values = np.column_stack([values, *[np.asarray(further.measured_values[n], dtype=float) for n in names]])
+    limits = [c.name for c in further.constraints]
+    return (OutcomeDraws(pool, further.draws("pool", limits, s)), OutcomeDraws(measured, further.draws("measured", limits, s)),
+            values, [*objectives, *further.objectives], list(further.constraints))
 
 
 def _acquisition_function(

@@ -23,13 +23,13 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from discovery.acquisition import FEASIBILITY_WEIGHTED, ComputedOutcomes, proposal_table, select_batch
+from discovery.acquisition import FEASIBILITY_WEIGHTED, FurtherOutcomes, proposal_table, select_batch
 from discovery.acquisition.screening import screen
 from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals, write_table
 from discovery.campaign.ledger import Action, IngestRules, Outcome
 from discovery.campaign.reporting import RoundReport, write_report
-from discovery.campaign.settings import RunSettings
+from discovery.campaign.settings import PropertySource, RunSettings
 from discovery.campaign.store import CampaignStore, RoundStatus
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.features import featurize
@@ -191,7 +191,7 @@ class Campaign:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.store = collaborators.store
         self.parts = collaborators
-        self._lookup: pd.DataFrame | None = None
+        self._lookup: dict[str | None, pd.DataFrame] = {}  # parsed lookup tables, by property (None: target)
 
     @classmethod
     def open(cls, settings: RunSettings) -> Campaign:
@@ -226,17 +226,31 @@ class Campaign:
         if self.store.has_records(0):
             return 0
         c = self.settings.campaign
+        measured = [p for p in c.properties if p.source is PropertySource.MEASURED]
         if c.seed_data is None:
             initial = initial_set(self.lookup(), c.initial.n, c.initial.max_quantile, c.direction, self.settings.seed)
-            return self.import_measurements(initial["smiles"], initial["value"], source=f"{c.lookup.path} (initial set)")
+            source = f"{c.lookup.path} (initial set)"
+            stored = self.import_measurements(initial["smiles"], initial["value"], source=source)
+            for prop in measured:  # what the lookup table knows of the initial molecules
+                known = self.lookup(prop.name)
+                known = known[known["identity"].isin(initial["identity"])]
+                self.import_measurements(known["smiles"], known["value"], source=source, property_name=prop.name)
+            return stored
         table = pd.read_csv(c.seed_data)
-        for column in (c.smiles_column, c.target_column):
+        for column in (c.smiles_column, c.target_column, *(p.column for p in measured)):
             if column not in table.columns:
                 raise ValueError(f"{c.seed_data} has no column {column!r} (columns: {list(table.columns)})")
-        return self.import_measurements(table[c.smiles_column], table[c.target_column], source=str(c.seed_data))
+        stored = self.import_measurements(table[c.smiles_column], table[c.target_column], source=str(c.seed_data))
+        for prop in measured:
+            given = pd.to_numeric(table[prop.column], errors="coerce").notna()
+            self.import_measurements(table.loc[given, c.smiles_column], table.loc[given, prop.column],
+                                     source=str(c.seed_data), property_name=prop.name)
+        return stored
 
-    def import_measurements(self, smiles: pd.Series, values: pd.Series, source: str) -> int:
-        """Round-0 measurements from a table; bad rows are recorded as failures, not fatal."""
+    def import_measurements(self, smiles: pd.Series, values: pd.Series, source: str,
+                            property_name: str | None = None) -> int:
+        """Round-0 measurements of the target (or of a further measured property) from a table;
+        bad rows are recorded as failures, not fatal."""
         molecules, rows, failures = [], [], []
         numeric = pd.to_numeric(values, errors="coerce")
         for text, value in zip(smiles, numeric):
@@ -248,7 +262,7 @@ class Campaign:
             if not np.isfinite(value):
                 failures.append((molecule.identity, molecule.smiles, "seed data", "no numeric value"))
                 continue
-            if not within(float(value), self.settings.campaign.limits):
+            if property_name is None and not within(float(value), self.settings.campaign.limits):
                 failures.append((molecule.identity, molecule.smiles, "seed data",
                                  f"value {value:g} outside the physical limits {format_limits(self.settings.campaign.limits)}"))
                 continue
@@ -257,7 +271,8 @@ class Campaign:
         with self.store.transaction() as db:
             ids = self.store.register_molecules(molecules, 0, db)
             self.store.add_measurements(
-                [{"candidate_id": ids[i], "value": v, "source": source, "round": 0} for i, v in rows], db,
+                [{"candidate_id": ids[i], "value": v, "source": source, "round": 0, "property": property_name}
+                 for i, v in rows], db,
             )
         self.store.record_failures(failures, 0)
         for _, text, _, reason in failures:
@@ -305,14 +320,17 @@ class Campaign:
         return write_table(history, Path(path))[0]
 
     # -- backtests: a lookup table plays the lab ----------------------------------------------
-    def lookup(self) -> pd.DataFrame:
-        """The campaign's lookup table, parsed: smiles, identity, value (replicates averaged)."""
-        if self._lookup is None:
+    def lookup(self, property_name: str | None = None) -> pd.DataFrame:
+        """The campaign's lookup table, parsed: smiles, identity, value (replicates averaged) of the
+        target, or of a further measured property (its `column`; rows without it dropped)."""
+        if property_name not in self._lookup:
             c = self.settings.campaign
             if c.lookup is None:
                 raise ValueError("campaign.lookup is not set")
-            self._lookup = read_lookup(c.lookup.path, c.lookup.smiles_column, c.lookup.target_column)
-        return self._lookup
+            column = c.lookup.target_column if property_name is None else next(
+                p.column for p in c.properties if p.name == property_name)
+            self._lookup[property_name] = read_lookup(c.lookup.path, c.lookup.smiles_column, column)
+        return self._lookup[property_name]
 
     def answer_from_lookup(self, round_number: int) -> int:
         """Play the lab: store the lookup values of the round's proposals (once). Returns rows stored;
@@ -322,10 +340,15 @@ class Campaign:
         if self.store.has_records(round_number):
             return 0
         known = proposals[proposals["identity"].isin(values.index)]
-        self.store.add_measurements([
-            {"candidate_id": r.candidate_id, "value": float(values[r.identity]), "source": "lookup", "round": round_number}
-            for r in known.itertuples()
-        ])
+        records = [{"candidate_id": r.candidate_id, "value": float(values[r.identity]), "source": "lookup",
+                    "round": round_number} for r in known.itertuples()]
+        for prop in self.settings.campaign.properties:
+            if prop.source is PropertySource.MEASURED:  # the lab measures every property of a proposal
+                other = self.lookup(prop.name).set_index("identity")["value"]
+                records += [{"candidate_id": r.candidate_id, "value": float(other[r.identity]), "source": "lookup",
+                             "round": round_number, "property": prop.name}
+                            for r in proposals.itertuples() if r.identity in other.index]
+        self.store.add_measurements(records)
         if len(known) < len(proposals):
             self.store.log_event("unanswered", f"{len(proposals) - len(known)} proposal(s) not in the lookup table",
                                  round_number)
@@ -511,11 +534,11 @@ class Campaign:
         available = ~pool.molecules["identity"].isin(done).to_numpy()
         pool_fps = morgan_fingerprints(list(pool.molecules["smiles"]))
         measured_fps = morgan_fingerprints(list(training.measured["smiles"]))
-        computed = self._computed(training, pool)
+        further, further_predictions = self._further(round_number, training, pool, seed)
         selection = select_batch(
             predictions.acquisition.latent_draws, predictions.measured.latent_draws, training.measured["value"],
             s.campaign.direction, s.acquisition, available=available, fingerprints=pool_fps, feasibility=feasibility,
-            computed=computed, seed=seed,
+            further=further, seed=seed,
         )
         table = proposal_table(
             selection, predictions.reported.take(selection.indices), list(pool.molecules["candidate_id"]),
@@ -523,24 +546,57 @@ class Campaign:
             list(training.measured["smiles"]), measured_fps, best_value=self._best(training)[0],
             direction=s.campaign.direction, prob_feasible=feasibility,
         )
-        if computed is not None:  # each further property's value, after the PROPOSALS columns
-            for name, values in computed.pool.items():
-                table[name] = values[selection.indices]
+        # each further property after the PROPOSALS columns: its value, or its prediction and interval
+        for prop in s.campaign.properties:
+            if prop.name in further_predictions:
+                chosen = further_predictions[prop.name].take(selection.indices)
+                lower, upper = chosen.interval(0.9)
+                table[prop.name], table[f"{prop.name}_lower_90"], table[f"{prop.name}_upper_90"] = chosen.mean, lower, upper
+            else:
+                table[prop.name] = further.pool[prop.name][selection.indices]
         self.store.record_proposals(round_number, table)
         return table
 
-    def _computed(self, training: TrainingData, pool: PoolData) -> ComputedOutcomes | None:
-        """The further objectives and constraints (`campaign.properties`) with their values for
-        the pool and the measured molecules (descriptor columns: known for every molecule)."""
+    def _further(self, round_number: int, training: TrainingData, pool: PoolData,
+                 seed: int) -> tuple[FurtherOutcomes | None, dict[str, Prediction]]:
+        """The further objectives and constraints (`campaign.properties`) for the pool and the
+        measured molecules: a computed one's descriptor column, a measured one's posterior draws
+        from a model of its own (the campaign's model, fitted on the molecules where that property
+        was measured), with that model's reported predictions for the pool."""
         c = self.settings.campaign
         if not c.properties:
-            return None
-        names = [p.name for p in c.properties]
-        return ComputedOutcomes(
-            objectives=c.objectives[1:], constraints=c.constraints,
-            pool={n: pool.X[n].to_numpy(float) for n in names},
-            measured={n: training.X_measured[n].to_numpy(float) for n in names},
+            return None, {}
+        n_draws = self.settings.acquisition.n_draws or 512
+        pool_values, measured_values, known, predictions = {}, {}, {}, {}
+        for prop in c.properties:
+            if prop.source is PropertySource.COMPUTED:
+                pool_values[prop.name] = pool.X[prop.name].to_numpy(float)
+                measured_values[prop.name] = known[prop.name] = training.X_measured[prop.name].to_numpy(float)
+                continue
+            rows = self.store.measurements(prop.name)
+            per_molecule = self.store.measured_molecules(prop.name)
+            features = self._featurize(per_molecule["smiles"], round_number=None)
+            ok = (features["status"] == "ok").to_numpy()
+            if ok.sum() < 5:
+                raise ValueError(f"{prop.name}: only {int(ok.sum())} molecules measured and featurised; a model needs 5")
+            X = features[ok].reset_index(drop=True)
+            position = pd.Series(range(int(ok.sum())), index=per_molecule["candidate_id"][ok])
+            rows = rows[rows["candidate_id"].isin(position.index)]
+            model = self.parts.model_factory(seed)
+            log.info("round %d: fitting %s for %s on %d measurements", round_number, type(model).__name__, prop.name,
+                     len(rows))
+            model.fit(X.iloc[position[rows["candidate_id"]].to_numpy()].reset_index(drop=True), rows["value"].to_numpy(float))
+            pool_values[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed, for_acquisition=True).latent_draws
+            measured_values[prop.name] = model.predict(training.X_measured, n_draws=n_draws, seed=seed,
+                                                       for_acquisition=True).latent_draws
+            predictions[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed)
+            value = per_molecule.set_index("identity")["value"]
+            known[prop.name] = training.measured["identity"].map(value).to_numpy(float)
+        further = FurtherOutcomes(
+            objectives=c.objectives[1:], constraints=c.constraints, pool=pool_values, measured=measured_values,
+            measured_values=known,
         )
+        return further, predictions
 
     # -- helpers ------------------------------------------------------------------------------
     def _best(self, training: TrainingData) -> tuple[float, int]:
@@ -589,7 +645,8 @@ class Campaign:
         """Write the round's proposal files (from the database) and, after a fit, its report."""
         s = self.settings
         proposals = self.store.proposals(round_number)
-        further = [p.name for p in s.campaign.properties if p.name in proposals.columns]
+        further = [c for p in s.campaign.properties for c in (p.name, f"{p.name}_lower_90", f"{p.name}_upper_90")
+                   if c in proposals.columns]
         out = write_proposals(proposals[[*PROPOSALS.names, *further]], self.folder / "proposals", round_number,
                               target=s.campaign.target)
         per = self.store.measured_molecules()

@@ -78,9 +78,10 @@ class PropertySettings:
 
     Attributes:
         name: For a computed property, the descriptor column it is (e.g. `gap_ev`; README,
-            "Descriptors").
-        source: "computed" (only these so far; properties the lab measures besides the target
-            are issue 17's next step).
+            "Descriptors"); for a measured one, its name in files and the report.
+        source: "computed" (a descriptor column) or "measured" (by the lab: a model of its own,
+            fitted on the molecules where it was measured; so far in backtests, mode=simulate).
+        column: A measured property's column in the seed data and the lookup table (None: `name`).
         direction: "max" or "min": the property is a further objective (Pareto front).
         at_least, at_most: The property is a constraint: a candidate must lie at or above /
             at or below these (property units); both give a window.
@@ -89,6 +90,7 @@ class PropertySettings:
 
     name: str
     source: PropertySource = PropertySource.COMPUTED
+    column: str | None = None
     direction: Direction | None = None
     at_least: float | None = None
     at_most: float | None = None
@@ -97,9 +99,11 @@ class PropertySettings:
     def __post_init__(self) -> None:
         coerce_enums(self, f"campaign.properties.{self.name}.")
         where = f"campaign.properties: {self.name!r}"
-        if self.source is PropertySource.MEASURED:
-            raise ConfigError(f"{where}: properties measured besides campaign.target are not supported yet; "
-                              "a computed property (a descriptor column) can be an objective or a constraint")
+        if self.column is None:
+            object.__setattr__(self, "column", self.name)
+        elif self.source is PropertySource.COMPUTED:
+            raise ConfigError(f"{where}: a computed property is the descriptor column it names; column is for "
+                              "measured properties")
         bounded = self.at_least is not None or self.at_most is not None
         if (self.direction is None) == (not bounded):
             raise ConfigError(f"{where}: give either direction (an objective) or at_least/at_most (a constraint)")
@@ -181,6 +185,11 @@ class CampaignSettings:
         names = [p.name for p in self.properties]
         if len(set(names)) < len(names) or self.target in names:
             raise ConfigError(f"campaign.properties: each property once, and not the target; got {names}")
+        measured = [p.name for p in self.properties if p.source is PropertySource.MEASURED]
+        if measured and self.mode is not CampaignMode.SIMULATE:
+            raise ConfigError(f"campaign.properties {measured} are measured: so far only a backtest "
+                              "(campaign.mode=simulate, the lookup table answering every property) can use them; "
+                              "the lab files for further measured properties are not built yet")
         if self.plausible_ranges is not None and self.plausible_ranges <= 0:
             raise ConfigError(f"campaign.plausible_ranges must be > 0 or null, got {self.plausible_ranges}")
         if self.target is None:
@@ -272,7 +281,8 @@ class RunSettings:
                               f"ranks on them; choose one of {with_draws}")
         if self.campaign.properties:
             known = [*descriptor_names(self.qm), *DERIVED_NAMES]
-            unknown = [p.name for p in self.campaign.properties if p.name not in known]
+            unknown = [p.name for p in self.campaign.properties
+                       if p.source is PropertySource.COMPUTED and p.name not in known]
             if unknown:
                 raise ConfigError(f"campaign.properties: {unknown} are not descriptor columns of qm={self.qm.preset.value}; "
                                   f"computed properties are one of {known}")
