@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from rdkit import Chem
 from rdkit.Chem import Crippen, Descriptors
 
-from discovery.campaign.backtest import backtest_metrics, initial_set
+from discovery.campaign.backtest import backtest_metrics, initial_set, pareto_metrics
 from discovery.campaign.loop import Campaign, Collaborators
 from discovery.campaign.settings import RunSettings
 from discovery.campaign.store import CampaignStore, RoundStatus
@@ -351,4 +351,32 @@ def test_a_measured_further_property_gets_a_model_of_its_own_in_a_backtest(tmp_p
     assert len(campaign.store.measurements("polarity")) == len(campaign.store.measurements()) == 12 + 12
     lab_file = pd.read_csv(campaign.folder / "proposals" / "round_003.csv")
     assert {"polarity", "polarity_lower_90", "polarity_upper_90", "value"} <= set(lab_file.columns)
+    import json
+
+    metrics = json.loads(campaign.write_backtest_metrics().read_text())["pareto"]
+    assert metrics["n_feasible"] == 32  # the 8 alkanes, alcohols, ethers and ketones
+    assert [r["round"] for r in metrics["hypervolume_fraction"]] == [0, 1, 2, 3]
     campaign.close()
+
+
+def test_pareto_metrics_on_a_hand_made_table():
+    from discovery.objective import Constraint, Objective
+
+    # a: objective to maximise, b: objective to minimise, g: must be >= 0
+    truth = pd.DataFrame({
+        "identity": [f"m{i}" for i in range(6)],
+        "a": [1.0, 2.0, 3.0, 4.0, 9.0, 0.5],
+        "b": [1.0, 2.0, 3.0, 4.0, 0.0, 5.0],
+        "g": [1.0, 1.0, 1.0, 1.0, -1.0, 1.0],  # m4 would dominate everything but breaks the constraint
+    })
+    objectives = [Objective("a", "max"), Objective("b", "min")]
+    constraints = [Constraint("g", "at_least", 0.0)]
+    # the feasible front is m0..m3 (a and b rise together); m5 is dominated by m0
+    measured = pd.DataFrame({"identity": ["m5", "m0", "m4", "m3", "m1", "m2"], "round": [0, 0, 1, 1, 2, 2]})
+    proposals = pd.DataFrame({"round": [1, 1, 2, 2], "rank": [1, 2, 1, 2], "identity": ["m4", "m3", "m1", "m2"]})
+    metrics = pareto_metrics(truth, measured, proposals, objectives, constraints)
+    assert metrics["n_feasible"] == 5
+    assert metrics["experiments_to_first_feasible_top"] == 2  # m3: the best feasible a, the 2nd experiment
+    fractions = [r["fraction"] for r in metrics["hypervolume_fraction"]]
+    assert [r["experiments"] for r in metrics["hypervolume_fraction"]] == [0, 2, 4]
+    assert 0 < fractions[0] < fractions[1] < fractions[2] == pytest.approx(1.0)

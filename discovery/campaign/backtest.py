@@ -17,7 +17,7 @@ import pandas as pd
 
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.files import atomic_write_text
-from discovery.objective import Direction
+from discovery.objective import Constraint, Direction, Objective
 
 
 def read_lookup(path: Path, smiles_column: str, target_column: str) -> pd.DataFrame:
@@ -110,6 +110,63 @@ def backtest_metrics(lookup: pd.DataFrame, measurements: pd.DataFrame, proposals
         "normalised_best": (best_after - best_initial) / span if span > 0 else 1.0,
         "rounds": per_round,
     }
+
+
+def pareto_metrics(truth: pd.DataFrame, measured: pd.DataFrame, proposals: pd.DataFrame,
+                   objectives: list[Objective], constraints: list[Constraint],
+                   top_fraction: float = 0.01) -> dict[str, Any]:
+    """The protocol's metrics with several properties (issue 17).
+
+    Args:
+        truth: One row per molecule of the lookup table with every property known: identity,
+            then a column per objective and constraint name (property units).
+        measured: identity and round of each molecule the campaign measured (round 0 = initial).
+        proposals: All proposals (round, rank, identity).
+        objectives: The objectives (the first is the target); constraints: the constraints.
+
+    Returns:
+        n_feasible (table molecules meeting every constraint), experiments_to_first_feasible_top
+        (proposals made until the first feasible molecule in the top `top_fraction` of the first
+        objective among the feasible ones; None if never), and hypervolume_fraction: per round,
+        the hypervolume of the feasible molecules measured so far over that of the whole table's
+        feasible front (objectives standardised by the table's SD; reference point the table's
+        worst feasible value of each).
+    """
+    from botorch.utils.multi_objective.hypervolume import Hypervolume
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+    import torch
+
+    feasible = np.ones(len(truth), dtype=bool)
+    for c in constraints:
+        feasible &= c.bound.satisfied(truth[c.name].to_numpy(float), c.threshold)
+    names = [o.name for o in objectives]
+    signs = np.array([o.direction.sign for o in objectives])
+    oriented = signs * truth[names].to_numpy(float) / truth[names].to_numpy(float).std(axis=0).clip(1e-12)
+    out: dict[str, Any] = {"n_feasible": int(feasible.sum())}
+    if not feasible.any():
+        return {**out, "experiments_to_first_feasible_top": None, "hypervolume_fraction": []}
+    reference = torch.as_tensor(oriented[feasible].min(axis=0) - 1e-9)
+    hypervolume = Hypervolume(reference)
+
+    def volume(rows: np.ndarray) -> float:
+        points = torch.as_tensor(oriented[rows & feasible])
+        return float(hypervolume.compute(points[is_non_dominated(points)])) if len(points) else 0.0
+
+    whole = volume(np.ones(len(truth), dtype=bool))
+    k = max(1, int(round(top_fraction * feasible.sum())))
+    first_objective = np.where(feasible, oriented[:, 0], -np.inf)
+    top = set(truth["identity"].to_numpy()[np.argsort(-first_objective)[:k]])
+    ordered = proposals.sort_values(["round", "rank"])
+    out["experiments_to_first_feasible_top"] = next(
+        (i + 1 for i, identity in enumerate(ordered["identity"]) if identity in top), None)
+    out["n_feasible_top"] = k
+    fractions = []
+    for round_number in sorted(measured["round"].unique()):
+        known = truth["identity"].isin(measured.loc[measured["round"] <= round_number, "identity"]).to_numpy()
+        fractions.append({"round": int(round_number), "experiments": int((measured["round"].between(1, round_number)).sum()),
+                          "fraction": volume(known) / whole if whole > 0 else 1.0})
+    out["hypervolume_fraction"] = fractions
+    return out
 
 
 def write_metrics(path: Path, metrics: dict[str, Any]) -> Path:

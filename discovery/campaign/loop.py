@@ -25,7 +25,7 @@ import pandas as pd
 
 from discovery.acquisition import FEASIBILITY_WEIGHTED, FurtherOutcomes, proposal_table, select_batch
 from discovery.acquisition.screening import screen
-from discovery.campaign.backtest import backtest_metrics, initial_set, read_lookup, write_metrics
+from discovery.campaign.backtest import backtest_metrics, initial_set, pareto_metrics, read_lookup, write_metrics
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals, write_table
 from discovery.campaign.ledger import Action, IngestRules, Outcome
 from discovery.campaign.reporting import RoundReport, write_report
@@ -374,9 +374,18 @@ class Campaign:
         return self._finish(latest.round, waiting=True)
 
     def write_backtest_metrics(self) -> Path:
-        """`backtest_metrics.json` of a simulation against the lookup table (see `backtest`)."""
-        metrics = backtest_metrics(self.lookup(), self.store.measurements(), self.store.proposals(),
-                                   self.settings.campaign.direction)
+        """`backtest_metrics.json` of a simulation against the lookup table (see `backtest`); with
+        further measured properties also the Pareto metrics (`pareto`)."""
+        c = self.settings.campaign
+        proposals = self.store.proposals()
+        metrics = backtest_metrics(self.lookup(), self.store.measurements(), proposals, c.direction)
+        if c.properties and all(p.source is PropertySource.MEASURED for p in c.properties):
+            truth = self.lookup().rename(columns={"value": c.target})[["identity", c.target]]
+            for prop in c.properties:
+                truth = truth.merge(self.lookup(prop.name).rename(columns={"value": prop.name})[["identity", prop.name]],
+                                    on="identity")
+            measured = self.store.measurements().groupby("identity", as_index=False)["round"].min()
+            metrics["pareto"] = pareto_metrics(truth, measured, proposals, list(c.objectives), list(c.constraints))
         return write_metrics(self.folder / "backtest_metrics.json", metrics)
 
     # -- the round ----------------------------------------------------------------------------
