@@ -136,6 +136,13 @@ def test_a_constraint_no_candidate_can_meet_is_a_clear_error():
                             MAX2, [Constraint("boiling_point_k", "at_least", 400.0)], batch_size=3)
 
 
+def test_nothing_left_to_choose_is_an_empty_batch_not_an_error():
+    pool, measured, values, _ = _quarter_circle_problem(seed=8)
+    choice = select_pareto_batch(pool, measured, values, MAX2, [], batch_size=3,
+                                 available=np.zeros(pool.n_molecules, dtype=bool))
+    assert len(choice.indices) == 0
+
+
 def test_same_draws_same_batch_and_unavailable_candidates_are_never_chosen():
     pool, measured, values, n_front = _quarter_circle_problem(seed=6)
     available = np.ones(pool.n_molecules, dtype=bool)

@@ -130,7 +130,8 @@ class FurtherOutcomes:
         missing = [n for n in names if n not in values]
         if missing:
             raise ValueError(f"further properties {missing} have no values for the {which} molecules")
-        columns = [np.atleast_2d(np.asarray(values[name], dtype=np.float64)) for name in names]
+        # draws beyond the modelled property's `n_draws` are dropped, as `select_batch` drops its own
+        columns = [np.atleast_2d(np.asarray(values[name], dtype=np.float64))[:n_draws] for name in names]
         rows = max(c.shape[0] for c in columns)
         if rows not in (1, n_draws) or any(c.shape[0] not in (1, rows) for c in columns):
             raise ValueError(f"further properties of the {which} molecules must be exact or have {n_draws} draws")
@@ -238,7 +239,11 @@ def select_pareto_batch(
         pool_feasible = np.broadcast_to(pool_feasible, (pool.n_draws, n_pool))
     if measured_feasible.shape[0] == 1:
         measured_feasible = np.broadcast_to(measured_feasible, (measured.n_draws, measured.n_molecules))
+    was_available = available.any()
     available &= pool_feasible.any(axis=0)  # never propose what breaks a constraint in every draw
+    if not was_available:
+        empty = np.array([], dtype=int)
+        return ParetoChoice(empty, np.array([]), np.array([]), np.array([]), np.full(k, np.nan))
     if not available.any():
         raise InfeasibleBatchError(
             f"no available candidate meets the constraints ({', '.join(map(str, constraints))}) in any of "
