@@ -192,6 +192,7 @@ class Campaign:
         self.store = collaborators.store
         self.parts = collaborators
         self._lookup: dict[str | None, pd.DataFrame] = {}  # parsed lookup tables, by property (None: target)
+        self._further_health: dict[str, str] = {}  # this run's further models' sampler warnings, for the report
 
     @classmethod
     def open(cls, settings: RunSettings) -> Campaign:
@@ -573,6 +574,7 @@ class Campaign:
         from a model of its own (the campaign's model, fitted on the molecules where that property
         was measured), with that model's reported predictions for the pool."""
         c = self.settings.campaign
+        self._further_health = {}
         if not c.properties:
             return None, {}
         n_draws = self.settings.acquisition.n_draws or 512
@@ -595,6 +597,8 @@ class Campaign:
             log.info("round %d: fitting %s for %s on %d measurements", round_number, type(model).__name__, prop.name,
                      len(rows))
             model.fit(X.iloc[position[rows["candidate_id"]].to_numpy()].reset_index(drop=True), rows["value"].to_numpy(float))
+            if model.diagnostics_ is not None and model.diagnostics_.warnings:
+                self._further_health[prop.name] = "; ".join(model.diagnostics_.warnings)
             pool_values[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed, for_acquisition=True).latent_draws
             measured_values[prop.name] = model.predict(training.X_measured, n_draws=n_draws, seed=seed,
                                                        for_acquisition=True).latent_draws
@@ -683,6 +687,8 @@ class Campaign:
         if noise is not None and not model.capabilities.known_noise:
             notes.append(f"The lab's uncertainties were not used: the {s.model.name} model cannot take known "
                          "measurement noise (they are stored, and a model that can would use them).")
+        notes += [f"The model of {name} (a further property, fitted on its own): {health}."
+                  for name, health in self._further_health.items()]
         f = s.campaign.feasibility
         n_failed = len(training.failed)
         if not f.enabled:
