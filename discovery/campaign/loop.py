@@ -409,18 +409,22 @@ class Campaign:
         return self._finish(round_number, waiting=False,
                             fitted=(model, training, pool, predictions.reported, proposals))
 
-    def training_data(self) -> TrainingData:
-        """Current measurements (one row each, replicates included) and failed experiments, their
+    def training_data(self, property_name: str | None = None) -> TrainingData:
+        """Current measurements of the target (or of a further measured property; then without
+        failed experiments) and failed experiments, one row each (replicates included), their
         molecules featurised; at least 5 measured molecules are needed."""
-        rows = self.store.measurements()
-        per_molecule = self.store.measured_molecules()
+        rows = self.store.measurements(property_name)
+        per_molecule = self.store.measured_molecules(property_name)
         failed = self.store.failed_experiments()
+        if property_name is not None:
+            failed = failed.iloc[:0]
         features = self._featurize(pd.concat([per_molecule["smiles"], failed["smiles"]], ignore_index=True),
                                    round_number=None)
         ok = (features["status"] == "ok").to_numpy()
         n = len(per_molecule)
         if ok[:n].sum() < 5:
-            raise ValueError(f"only {int(ok[:n].sum())} measured molecules could be featurised; at least 5 are needed")
+            what = "molecules measured" if property_name is None else f"molecules with {property_name} measured"
+            raise ValueError(f"only {int(ok[:n].sum())} {what} could be featurised; at least 5 are needed")
         X_measured = features[:n][ok[:n]].reset_index(drop=True)
         measured = per_molecule[ok[:n]].reset_index(drop=True)
         rows = rows[rows["candidate_id"].isin(measured["candidate_id"])].reset_index(drop=True)
@@ -584,26 +588,18 @@ class Campaign:
                 pool_values[prop.name] = pool.X[prop.name].to_numpy(float)
                 measured_values[prop.name] = known[prop.name] = training.X_measured[prop.name].to_numpy(float)
                 continue
-            rows = self.store.measurements(prop.name)
-            per_molecule = self.store.measured_molecules(prop.name)
-            features = self._featurize(per_molecule["smiles"], round_number=None)
-            ok = (features["status"] == "ok").to_numpy()
-            if ok.sum() < 5:
-                raise ValueError(f"{prop.name}: only {int(ok.sum())} molecules measured and featurised; a model needs 5")
-            X = features[ok].reset_index(drop=True)
-            position = pd.Series(range(int(ok.sum())), index=per_molecule["candidate_id"][ok])
-            rows = rows[rows["candidate_id"].isin(position.index)]
+            data = self.training_data(prop.name)
             model = self.parts.model_factory(seed)
             log.info("round %d: fitting %s for %s on %d measurements", round_number, type(model).__name__, prop.name,
-                     len(rows))
-            model.fit(X.iloc[position[rows["candidate_id"]].to_numpy()].reset_index(drop=True), rows["value"].to_numpy(float))
+                     len(data.y))
+            model.fit(data.X, data.y, noise_sd=data.known_noise if model.capabilities.known_noise else None)
             if model.diagnostics_ is not None and model.diagnostics_.warnings:
                 self._further_health[prop.name] = "; ".join(model.diagnostics_.warnings)
             pool_values[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed, for_acquisition=True).latent_draws
             measured_values[prop.name] = model.predict(training.X_measured, n_draws=n_draws, seed=seed,
                                                        for_acquisition=True).latent_draws
             predictions[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed)
-            value = per_molecule.set_index("identity")["value"]
+            value = data.measured.set_index("identity")["value"]
             known[prop.name] = training.measured["identity"].map(value).to_numpy(float)
         further = FurtherOutcomes(
             objectives=c.objectives[1:], constraints=c.constraints, pool=pool_values, measured=measured_values,
