@@ -224,7 +224,6 @@ def select_batch(
     if q == 0:
         return Selection(np.array([], dtype=int), np.array([]), target, settings.strategy)
 
-    unit_pool = to_unit(pool_draws)
     picker = _DiversityRule(fingerprints, settings.min_tanimoto_distance)
     if settings.strategy in PARETO_STRATEGIES:
         pool, measured, values, objectives, constraints = _outcomes(pool_draws, measured_draws, measured_values,
@@ -238,6 +237,7 @@ def select_batch(
     if further is not None:
         raise ValueError(f"further objectives and constraints need one of {[s.value for s in PARETO_STRATEGIES]}, "
                          f"not {settings.strategy.value}")
+    unit_pool = to_unit(pool_draws)  # the pareto strategies standardise their draws themselves
     if settings.strategy in _DIRECT:
         picks, values = _direct(settings.strategy, unit_pool, available, q, picker, seed)
         if settings.strategy is not Strategy.RANDOM:
