@@ -57,3 +57,12 @@ PROPOSALS = Table("proposals", (
     Column("nearest_similarity", "its Tanimoto similarity to the candidate, 0 to 1"),
     Column("outside_domain", "no measured molecule is similar: the prediction is an extrapolation"),
 ))
+
+
+def further_columns(property_name: str, *, modelled: bool) -> tuple[str, ...]:
+    """A further property's columns after the `PROPOSALS` ones: a computed property's value
+    (`<name>`), or a measured one's predicted value and 90 % interval of a new measurement
+    (`<name>`, `<name>_lower_90`, `<name>_upper_90`), property units."""
+    if not modelled:
+        return (property_name,)
+    return property_name, f"{property_name}_lower_90", f"{property_name}_upper_90"

@@ -29,7 +29,7 @@ NO_MEASUREMENTS = pd.DataFrame({c: pd.Series(dtype=float if c == "value" else ob
 def stored(rows):
     """The store's records after storing `rows` (each current, none replacing another)."""
     return pd.DataFrame({"measurement_id": range(1, len(rows) + 1), "identity": [r.identity for r in rows],
-                         "outcome": "measured", "value": [r.value for r in rows], "reason": None, "replaces": None,
+                         "property": [r.key for r in rows], "outcome": "measured", "value": [r.value for r in rows], "reason": None, "replaces": None,
                          "current": True})
 
 
@@ -143,6 +143,59 @@ def test_csv_round_trip_returns_filled_rows_and_skips_unmeasured(proposals, cand
         ResultRow(2, "C000001", "CCO", identity("C000001", candidates), 3.25, 0.1, "2024-05-01", "dried 2 h"),
         ResultRow(4, "C000003", "[*]CC([*])c1ccccc1", identity("C000003", candidates), -0.001, None, None, None),
     ]
+
+
+def test_several_properties_round_trip_with_partial_rows(proposals, candidates, tmp_path):
+    paths = write_proposals(proposals, tmp_path, 1, target="permittivity", measured_properties=["bp_k"], xlsx=False)
+    table = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+    assert list(table.columns)[-2:] == ["bp_k_measured", "bp_k_uncertainty"]
+    fill_csv(paths[0], {
+        "C000001": {"value": "3.25"},  # the target only: the boiling point stays pending
+        "C000002": {"value": "25", "bp_k_measured": "464.1", "bp_k_uncertainty": "2"},
+        "C000003": {"bp_k_measured": "418"},  # the boiling point only
+    })
+    rows, _ = read_results(paths[0], candidates=candidates, measured=NO_MEASUREMENTS, properties=["bp_k"])
+    assert [(r.candidate_id, r.property_name, r.value, r.uncertainty) for r in rows] == [
+        ("C000001", None, 3.25, None), ("C000002", None, 25.0, None), ("C000002", "bp_k", 464.1, 2.0),
+        ("C000003", "bp_k", 418.0, None)]
+    records = stored(rows)
+    assert read_results(paths[0], candidates=candidates, measured=records, properties=["bp_k"]) == ([], 4)
+    # without the campaign's further properties their columns are the lab's own, ignored
+    assert [r.candidate_id for r in read_results(paths[0], candidates=candidates, measured=NO_MEASUREMENTS)[0]] == [
+        "C000001", "C000002"]
+
+    # a later file: a correction of C000002's boiling point, a retraction of C000003's by its
+    # record, and a boiling point a hundred ranges off (a typo until confirmed)
+    later = write_csv(tmp_path / "later.csv",
+                      ["candidate_id", "value", "bp_k_measured", "action", "reason", "measurement_id"],
+                      [["C000002", "", "466.0", "correct", "misread", ""],
+                       ["C000003", "", "", "retract", "wrong sample", "4"]])
+    rows, _ = read_results(later, candidates=candidates, measured=records, properties=["bp_k"],
+                           rules=IngestRules(plausible_ranges=3))
+    assert [(r.candidate_id, r.property_name, r.action.value, r.measurement_id) for r in rows] == [
+        ("C000002", "bp_k", "correct", 3), ("C000003", "bp_k", "retract", 4)]
+    typo = write_csv(tmp_path / "typo.csv", ["candidate_id", "bp_k_measured"], [["C000004", "46410"]])
+    with pytest.raises(ResultsFileError, match="bp_k 46410 for C000004 lies .* span 418 to 464.1"):
+        read_results(typo, candidates=candidates, measured=records, properties=["bp_k"],
+                     rules=IngestRules(plausible_ranges=3))
+
+
+@pytest.mark.parametrize(("header", "row", "expected"), [
+    (["candidate_id", "bp_k_measured"], ["C000001", "4,5"], "row 2: bp_k_measured '4,5' is not a number"),
+    (["candidate_id", "bp_k_uncertainty"], ["C000001", "2"], "row 2: bp_k_uncertainty given but bp_k_measured is empty"),
+    (["candidate_id", "bp_k_measured", "action", "reason"], ["C000001", "400", "retract", "x"],
+     "row 2: a retraction has no value: leave bp_k_measured empty"),
+    (["candidate_id", "value", "bp_k_measured", "action", "reason", "measurement_id"],
+     ["C000001", "3", "400", "correct", "x", "1"], "row 2: a measurement_id names one record"),
+    (["candidate_id", "bp_k_measured", "action", "reason", "measurement_id"], ["C000001", "400", "correct", "x", "1"],
+     "row 2: measurement_id 1 is a record of the target, but the row corrects bp_k"),
+])
+def test_bad_further_property_cells_are_reported_with_their_row(candidates, tmp_path, header, row, expected):
+    path = write_csv(tmp_path / "r.csv", header, [row])
+    first = stored([ResultRow(2, "C000001", "CCO", identity("C000001", candidates), 3.0, None, None, None)])
+    with pytest.raises(ResultsFileError) as info:
+        read_results(path, candidates=candidates, measured=first, properties=["bp_k"])
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
 
 
 def test_reingesting_stored_results_is_a_no_op_but_new_replicates_are_kept(proposals, candidates, tmp_path):

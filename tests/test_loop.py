@@ -320,8 +320,6 @@ def test_a_constraint_no_candidate_meets_stops_the_round_with_a_clear_message(tm
     (["acquisition=ehvi", "campaign.properties=[{name: band_gap, at_least: 3}]"], "not descriptor columns"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev}]"], "either direction"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, at_least: 3, at_most: 2}]"], "below at_most"),
-    (["acquisition=ehvi", "campaign.mode=propose", "campaign.properties=[{name: polarity, source: measured, direction: max}]"],
-     "only a backtest"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, column: gap, at_least: 3}]"], "column is for measured"),
 ])
 def test_further_properties_are_validated_at_the_config_boundary(tmp_path, lookup, overrides, message):
@@ -356,6 +354,47 @@ def test_a_measured_further_property_gets_a_model_of_its_own_in_a_backtest(tmp_p
     metrics = json.loads(campaign.write_backtest_metrics().read_text())["pareto"]
     assert metrics["n_feasible"] == 32  # the 8 alkanes, alcohols, ethers and ketones
     assert [r["round"] for r in metrics["hypervolume_fraction"]] == [0, 1, 2, 3]
+    campaign.close()
+
+
+def test_a_lab_campaign_takes_partial_results_of_several_properties(tmp_path, lookup):
+    def polarity(smiles: str) -> float:
+        return Descriptors.TPSA(Chem.MolFromSmiles(smiles))
+
+    table = pd.read_csv(lookup)
+    table["tpsa_measured"] = table["smiles"].map(polarity)
+    table.to_csv(lookup, index=False)
+    settings = _settings(tmp_path, lookup, "campaign.mode=propose", "acquisition=ehvi",
+                         "campaign.properties=[{name: polarity, source: measured, column: tpsa_measured, at_most: 21.0}]")
+    campaign = _campaign(settings, Parts())
+    campaign.import_seed_data()
+    first = campaign.propose()
+    lab_file = pd.read_csv(first.proposals_path, dtype=str, keep_default_na=False)
+    assert {"polarity", "polarity_lower_90", "polarity_upper_90", "value", "polarity_measured",
+            "polarity_uncertainty"} <= set(lab_file.columns)
+    # the lab measured the target of the first two, polarity of the second and third, nothing of the fourth
+    a, b, c, d = lab_file["smiles"][:4]
+    lab_file.loc[0, "value"] = f"{_value(a):.4f}"
+    lab_file.loc[1, ["value", "polarity_measured", "polarity_uncertainty"]] = [f"{_value(b):.4f}", "20.2", "0.5"]
+    lab_file.loc[2, "polarity_measured"] = f"{polarity(c):.2f}"
+    lab_file.to_csv(first.proposals_path, index=False)
+    summary = campaign.ingest(first.proposals_path)
+    assert summary.measured == 4
+    target, further = campaign.store.measurements(), campaign.store.measurements("polarity")
+    assert {a, b} <= set(target["smiles"]) and not {c, d} & set(target["smiles"])
+    assert {b, c} <= set(further["smiles"]) and not {a, d} & set(further["smiles"])
+    assert further.set_index("smiles").loc[b, "uncertainty"] == 0.5
+    assert campaign.ingest(first.proposals_path).stored == 0  # the same file twice stores nothing
+    # the lab corrects polarity of the second: only that record is replaced
+    correction = tmp_path / "correction.csv"
+    pd.DataFrame({"smiles": [b], "polarity_measured": [polarity(b)], "action": ["correct"],
+                  "reason": ["typo"]}).to_csv(correction, index=False)
+    assert campaign.ingest(correction).corrected == 1
+    assert campaign.store.measurements("polarity").set_index("smiles").loc[b, "value"] == pytest.approx(polarity(b))
+    assert campaign.store.measurements().set_index("smiles").loc[b, "value"] == pytest.approx(_value(b), abs=1e-4)
+    # the next round learns from both and never proposes the molecules measured for either
+    second = campaign.propose()
+    assert second.round == 2 and not {a, b, c} & set(campaign.store.proposals(2)["smiles"])
     campaign.close()
 
 

@@ -8,7 +8,12 @@ Column convention (one file makes the whole round trip):
   `value` means without a comment line that would break CSV readers.
 - The lab fills `value` (and optionally `uncertainty` as an SD in property units, `date` as
   YYYY-MM-DD, `notes`) and sends the same file back; `read_results` reads it unchanged. Rows left
-  without a value were not measured and are skipped. An experiment that failed has `status`
+  without a value were not measured and are skipped.
+- A campaign with further measured properties (`campaign.properties`) adds, for each, the columns
+  `<name>_measured` and `<name>_uncertainty` for the lab. A row may give any of the values: each
+  one given is stored, the others stay pending. `status`, `reason` and `measurement_id` are about
+  `value` (the target), except that a retraction naming a record retracts it, whatever its
+  property, and a correction corrects each value the row gives. An experiment that failed has `status`
   "failed" and a `reason` ("decomposed"), no value. Rows may be added for molecules that were
   not proposed: give their SMILES/PSMILES and leave `candidate_id` empty.
 - Any results file may also correct or retract a stored measurement: `action` "correct" (with
@@ -58,6 +63,13 @@ LAB_COLUMNS: tuple[str, ...] = ("value", "uncertainty", "status", "reason", "dat
 EDIT_COLUMNS: tuple[str, ...] = ("action", "measurement_id", "confirmed")
 #: Column holding the measured property's name on every row.
 TARGET_COLUMN = "target"
+#: Suffixes of a further measured property's lab columns: `<name>_measured`, `<name>_uncertainty`.
+MEASURED_SUFFIX, UNCERTAINTY_SUFFIX = "_measured", "_uncertainty"
+
+
+def lab_columns(property_name: str) -> tuple[str, str]:
+    """The columns the lab fills for a further measured property: its value and its SD."""
+    return f"{property_name}{MEASURED_SUFFIX}", f"{property_name}{UNCERTAINTY_SUFFIX}"
 #: Larger results files are refused before they are read: a campaign's round has tens of rows.
 MAX_FILE_BYTES = 50_000_000
 #: Data rows a results file may have (split a larger one).
@@ -108,7 +120,8 @@ class ResultsFileError(ValueError):
 
 
 def write_proposals(
-    proposals: pd.DataFrame, directory: Path, round_number: int, *, target: str, xlsx: bool = True
+    proposals: pd.DataFrame, directory: Path, round_number: int, *, target: str,
+    measured_properties: Sequence[str] = (), xlsx: bool = True,
 ) -> list[Path]:
     """Write one round's proposals for the lab as `round_NNN.csv` and, optionally, `.xlsx`.
 
@@ -119,6 +132,8 @@ def write_proposals(
             replaced atomically: readers never see a half-written file.
         round_number: Round number, written zero-padded to three digits.
         target: Name of the measured property, written in the `target` column.
+        measured_properties: Further properties the lab measures: each adds the empty columns
+            `lab_columns(name)` after the lab's own.
         xlsx: Also write the Excel file (bold header, fitted column widths, frozen header row).
 
     Returns:
@@ -129,7 +144,8 @@ def write_proposals(
             negative round number or an empty target name.
     """
     PROPOSALS.check(proposals)
-    reserved = set(LAB_COLUMNS) | {TARGET_COLUMN}
+    further = [c for name in measured_properties for c in lab_columns(name)]
+    reserved = set(LAB_COLUMNS) | {TARGET_COLUMN} | {_normalise_header(c) for c in further}
     clash = [str(c) for c in proposals.columns if _normalise_header(c) in reserved]
     if clash:
         raise ValueError(f"proposals must not have column(s) {', '.join(clash)}: they are written for the lab")
@@ -144,7 +160,7 @@ def write_proposals(
         if pd.api.types.is_float_dtype(table[column]):
             table[column] = table[column].map(_round_significant)
     table.insert(PROPOSALS.names.index("smiles") + 1, TARGET_COLUMN, target)
-    for column in LAB_COLUMNS:
+    for column in (*LAB_COLUMNS, *further):
         table[column] = None
 
     stem = f"round_{round_number:03d}"
@@ -216,6 +232,7 @@ def _xlsx_cell(value: object) -> object:
 
 def read_results(
     path: Path, *, candidates: pd.DataFrame, measured: pd.DataFrame, rules: IngestRules = IngestRules(),
+    properties: Sequence[str] = (),
 ) -> tuple[list[ResultRow], int]:
     """Read and validate a results file sent back by the lab.
 
@@ -225,13 +242,15 @@ def read_results(
     `candidate_id`; `psmiles` is accepted for `smiles`). Needed: `value` and at least one of
     `candidate_id` / `smiles`; optional: `uncertainty` (SD, property units), `status` (empty, ok
     or failed), `reason`, `date` (YYYY-MM-DD), `notes`, `action` (empty, correct or retract),
-    `measurement_id` and `confirmed` (yes/no); any other column (the proposal columns, the lab's
-    own) is ignored.
+    `measurement_id` and `confirmed` (yes/no); for each further measured property in
+    `properties`, `<name>_measured` and `<name>_uncertainty` (`lab_columns`); any other column
+    (the proposal columns, the lab's own) is ignored.
 
     A row identifies its molecule by `candidate_id`, by SMILES/PSMILES, or by both (which must
     then be the same molecule). A SMILES that is not a known candidate is a new molecule the lab
-    chose to measure: it is accepted with `candidate_id` None. Rows with an empty `value` (and no
-    status failed nor action) were not measured and are skipped (counted in the log).
+    chose to measure: it is accepted with `candidate_id` None. A row gives one record per value it
+    holds (the target's `value`, each further property's); rows with no value (and no status
+    failed nor action) were not measured and are skipped (counted in the log).
 
     Repeats: one file may give each molecule only once (average replicates first), unless its
     rows correct or retract different `measurement_id`s. What a row does to the stored records
@@ -242,10 +261,12 @@ def read_results(
         path: The results file.
         candidates: Known candidates, columns `candidate_id`, `smiles`, `identity`.
         measured: Every stored record (`CampaignStore.history()`), columns `ledger.STORED_COLUMNS`.
-        rules: Physical limits, the plausibility check and confirmation.
+        rules: Physical limits (of the target), the plausibility check and confirmation.
+        properties: The campaign's further measured properties, by name.
 
     Returns:
-        The rows to store, and how many rows were skipped as already stored.
+        The records to store (one per value, failure, correction or retraction), and how many
+        were skipped as already stored.
 
     Raises:
         ResultsFileError: listing every problem found in the file; nothing is returned then.
@@ -259,7 +280,7 @@ def read_results(
     header_row, header = next(((n, cells) for n, cells in rows if not _is_blank(cells)), (None, None))
     if header is None:
         raise ResultsFileError(["the file is empty: expected a header row with value and candidate_id or smiles"], path)
-    columns = _map_columns(header, path)
+    columns = _map_columns(header, path, properties)
 
     by_id = {
         str(cid): (str(smiles), str(identity))
@@ -276,26 +297,28 @@ def read_results(
     for number, cells in rows:
         if number <= header_row or _is_blank(cells):
             continue
-        result = _read_row(number, cells, columns, rules, by_id, id_by_identity, problems)
-        if result is None:
+        results = _read_row(number, cells, columns, rules, properties, by_id, id_by_identity, problems)
+        if results is None:
             n_unmeasured += 1
             continue
         n_results += 1
-        if result is _BAD:
-            continue
-        key = (result.identity, result.measurement_id if result.action is not Action.MEASURE else None)
-        earlier = first_row.get(key)
-        if earlier is None:
-            first_row[key] = result
-            accepted.append(result)
-        elif earlier.value is not None and result.value is not None and not _same_value(earlier.value, result.value):
-            problems.append(
-                f"conflicting repeat: rows {earlier.row} and {number} give {earlier.value:.10g} and {result.value:.10g} "
-                f"for {result.name} (average replicates into one row, or send them in separate files)"
-            )
-        else:
-            shown = f"{result.value:.10g}" if result.value is not None else result.outcome.value
-            problems.append(f"row {number} repeats row {earlier.row} ({result.name}, {shown})")
+        for result in results:
+            key = (result.identity, result.property_name, result.measurement_id if result.action is not Action.MEASURE else None)
+            earlier = first_row.get(key)
+            if earlier is None:
+                first_row[key] = result
+                accepted.append(result)
+            elif earlier.value is not None and result.value is not None and not _same_value(earlier.value, result.value):
+                of = f" of {result.property_name}" if result.property_name else ""
+                problems.append(
+                    f"conflicting repeat: rows {earlier.row} and {number} give {earlier.value:.10g} and "
+                    f"{result.value:.10g}{of} for {result.name} (average replicates into one row, or send them in "
+                    "separate files)"
+                )
+            else:
+                shown = f"{result.value:.10g}" if result.value is not None else result.outcome.value
+                shown = f"{result.property_name} {shown}" if result.property_name else shown
+                problems.append(f"row {number} repeats row {earlier.row} ({result.name}, {shown})")
 
     if n_results == 0 and not problems:
         problems.append("no measured values: every row has an empty value column")
@@ -309,22 +332,26 @@ def read_results(
     return new, already
 
 
-_BAD = object()  # a row with problems (already listed)
-
-
 def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: IngestRules,
-              by_id: dict[str, tuple[str, str]], id_by_identity: dict[str, str], problems: list[str]) -> object:
-    """The row's `ResultRow`; None for a row that was not measured; `_BAD` after adding its problems."""
-    field = {name: _cell(cells, columns, name) for name in ("candidate_id", "smiles", *LAB_COLUMNS, *EDIT_COLUMNS)}
+              properties: Sequence[str], by_id: dict[str, tuple[str, str]], id_by_identity: dict[str, str],
+              problems: list[str]) -> list[ResultRow] | None:
+    """The row's records (the target's, then each further property's it gives); None for a row
+    that was not measured; an empty list after adding its problems."""
+    names = ("candidate_id", "smiles", *LAB_COLUMNS, *EDIT_COLUMNS,
+             *(c for name in properties for c in lab_columns(name)))
+    field = {name: _cell(cells, columns, _normalise_header(name)) for name in names}
     row_problems: list[str] = []
     action = _choice(field["action"], _ACTIONS, "action", row_problems)
     outcome = _choice(field["status"], _STATUS, "status", row_problems)
     reason = _text(field["reason"]) or None
-    if _is_empty(field["value"]) and action is Action.MEASURE and outcome is Outcome.MEASURED and not row_problems:
+    further = _further_values(field, properties, row_problems)
+    target_given = not _is_empty(field["value"]) or action is not Action.MEASURE or outcome is not Outcome.MEASURED
+    if not target_given and not row_problems:
         if not _is_empty(field["uncertainty"]):
             problems.append(f"row {number}: uncertainty given but value is empty")
-            return _BAD
-        return None
+            return []
+        if not further:
+            return None
 
     value = None
     if not _is_empty(field["value"]):
@@ -336,12 +363,15 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
         if outcome is Outcome.FAILED or action is Action.RETRACT:
             what = "a failed experiment" if outcome is Outcome.FAILED else "a retraction"
             row_problems.append(f"{what} has no value: leave value empty")
-    elif action is Action.CORRECT and outcome is Outcome.MEASURED:
+    elif action is Action.CORRECT and outcome is Outcome.MEASURED and not further:
         row_problems.append("a correction needs the right value, or status failed")
     if action is Action.RETRACT:
         outcome = Outcome.RETRACTED
         if not _is_empty(field["status"]):
             row_problems.append("a retraction has no status: leave status empty")
+        if further:
+            row_problems.append(f"a retraction has no value: leave {', '.join(lab_columns(n)[0] for n in further)} "
+                                "empty (a record of a further property is retracted by its measurement_id)")
     if reason is None and (outcome is not Outcome.MEASURED or action is not Action.MEASURE):
         what = {Action.CORRECT: "a correction", Action.RETRACT: "a retraction"}.get(action, "a failed experiment")
         row_problems.append(f"{what} needs a reason (e.g. 'typo' or 'decomposed on drying')")
@@ -354,10 +384,13 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
     measurement_id = None
     if not _is_empty(field["measurement_id"]):
         text = _text(field["measurement_id"])
+        acted_on = (not _is_empty(field["value"]) or outcome is Outcome.FAILED) + len(further)
         if not text.isdigit():
             row_problems.append(f"measurement_id {text!r} is not a measurement number")
         elif action is Action.MEASURE:
             row_problems.append("measurement_id is only for action correct or retract")
+        elif action is Action.CORRECT and acted_on > 1:
+            row_problems.append("a measurement_id names one record: correct one property per row")
         else:
             measurement_id = int(text)
     confirmed = _choice(field["confirmed"], {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False), "": False},
@@ -366,10 +399,39 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
     molecule = _resolve(_text(field["candidate_id"]), _text(field["smiles"]), by_id, id_by_identity, row_problems)
     if row_problems or molecule is None:
         problems.extend(f"row {number}: {p}" for p in row_problems)
-        return _BAD
+        return []
     candidate_id, smiles, identity = molecule
-    return ResultRow(number, candidate_id, smiles, identity, value, uncertainty, date, _text(field["notes"]) or None,
-                     action, outcome, reason, measurement_id, bool(confirmed))
+    shared = dict(row=number, candidate_id=candidate_id, smiles=smiles, identity=identity, date=date,
+                  notes=_text(field["notes"]) or None, action=action, confirmed=bool(confirmed))
+    rows = []
+    # a correction giving only further properties' values leaves the target alone
+    if target_given and not (action is Action.CORRECT and value is None and outcome is Outcome.MEASURED):
+        rows.append(ResultRow(**shared, value=value, uncertainty=uncertainty, outcome=outcome, reason=reason,
+                              measurement_id=measurement_id))
+    for name, (further_value, sd) in further.items():
+        rows.append(ResultRow(**shared, value=further_value, uncertainty=sd, property_name=name,
+                              reason=reason if action is Action.CORRECT else None,
+                              measurement_id=None if rows else measurement_id))
+    return rows
+
+
+def _further_values(field: dict[str, object], properties: Sequence[str],
+                    problems: list[str]) -> dict[str, tuple[float, float | None]]:
+    """{property: (value, uncertainty)} of the further measured properties the row gives."""
+    given = {}
+    for name in properties:
+        value_column, sd_column = lab_columns(name)
+        if _is_empty(field[value_column]):
+            if not _is_empty(field[sd_column]):
+                problems.append(f"{sd_column} given but {value_column} is empty")
+            continue
+        value = _parse_number(field[value_column], value_column, problems)
+        sd = None if _is_empty(field[sd_column]) else _parse_number(field[sd_column], sd_column, problems)
+        if sd is not None and sd < 0:
+            problems.append(f"{sd_column} {_text(field[sd_column])!r} is negative")
+        elif value is not None:
+            given[name] = (value, sd)
+    return given
 
 
 def _choice(raw: object, choices: dict[str, object], column: str, problems: list[str]) -> object:
@@ -460,9 +522,10 @@ def _normalise_header(name: object) -> str:
     return "smiles" if key == "psmiles" else key
 
 
-def _map_columns(header: list[object], path: Path) -> dict[str, int]:
+def _map_columns(header: list[object], path: Path, properties: Sequence[str] = ()) -> dict[str, int]:
     """Column name -> index for the columns `read_results` uses."""
-    wanted = ("candidate_id", "smiles", *LAB_COLUMNS, *EDIT_COLUMNS)
+    further = [_normalise_header(c) for name in properties for c in lab_columns(name)]
+    wanted = ("candidate_id", "smiles", *LAB_COLUMNS, *EDIT_COLUMNS, *further)
     positions: dict[str, list[int]] = {}
     for index, name in enumerate(header):
         key = _normalise_header(name)
@@ -474,7 +537,7 @@ def _map_columns(header: list[object], path: Path) -> dict[str, int]:
         if len(found) > 1
     ]
     # a file of failures or retractions only may have no value column
-    if not ({"value", "status", "action"} & positions.keys()) or not ({"candidate_id", "smiles"} & positions.keys()):
+    if not ({"value", "status", "action", *further} & positions.keys()) or not ({"candidate_id", "smiles"} & positions.keys()):
         found = ", ".join(repr(_text(h)) for h in header if not _is_empty(h)) or "none"
         hint = ""
         if len(header) == 1 and any(sep in _text(header[0]) for sep in ";\t"):

@@ -4,10 +4,14 @@ The store never deletes nor edits a measurement: every row of a results file add
 correction or retraction names the record it replaces (`replaces`). The records nobody replaced
 are the current ones, which the model uses. `plan` checks each row against the stored records:
 
+Each record is of one property: the campaign's target or a further measured property
+(`campaign.properties`); a row acts on the records of its own property only.
+
 - a new measurement (or failed experiment) equal to one already recorded for the molecule is
   skipped, so ingesting a file twice stores nothing the second time, even after a correction;
 - `correct` / `retract` replace the molecule's one current record, or the one named in
-  `measurement_id` when it has several (replicates); a record already replaced cannot be
+  `measurement_id` when it has several (replicates); a retraction naming a record retracts it,
+  whatever its property; a record already replaced cannot be
   replaced again (correct its correction instead);
 - a value far outside everything measured (more than `plausible_ranges` times the measured range
   beyond it) is refused unless the row or the whole ingest is confirmed: `1e308` for a
@@ -25,7 +29,7 @@ import pandas as pd
 _REL_TOL = 1e-9  # two values this close are the same measurement
 
 #: Columns `plan` reads from the stored records (`CampaignStore.history()`).
-STORED_COLUMNS = ("measurement_id", "identity", "outcome", "value", "reason", "replaces", "current")
+STORED_COLUMNS = ("measurement_id", "identity", "property", "outcome", "value", "reason", "replaces", "current")
 
 
 class Action(str, enum.Enum):
@@ -79,6 +83,7 @@ class ResultRow:
         measurement_id: The stored record a correction or retraction names (None: the molecule's
             only current one); after `plan`, the record it replaces.
         confirmed: The lab confirmed an implausible-looking value.
+        property_name: The further measured property the value is of; None: the campaign's target.
     """
 
     row: int
@@ -94,10 +99,21 @@ class ResultRow:
     reason: str | None = None
     measurement_id: int | None = None
     confirmed: bool = False
+    property_name: str | None = None
 
     @property
     def name(self) -> str:
         return self.candidate_id or self.smiles
+
+    @property
+    def key(self) -> str:
+        """The stored records' `property` this row acts on ("" for the target)."""
+        return self.property_name or ""
+
+    @property
+    def what(self) -> str:
+        """The value's name in messages: "value" (the target) or the property's name."""
+        return self.property_name or "value"
 
 
 def plan(rows: list[ResultRow], stored: pd.DataFrame, rules: IngestRules) -> tuple[list[ResultRow], int, list[str]]:
@@ -107,15 +123,17 @@ def plan(rows: list[ResultRow], stored: pd.DataFrame, rules: IngestRules) -> tup
     they replace), how many rows were already stored, and the problems found (by row).
     """
     records = {int(r.measurement_id): r for r in stored.itertuples(index=False)}
-    by_identity: dict[str, list] = {}
+    by_molecule: dict[tuple[str, str], list] = {}
     for record in records.values():
-        by_identity.setdefault(str(record.identity), []).append(record)
+        by_molecule.setdefault((str(record.identity), str(record.property)), []).append(record)
     replaced_by = {int(r.replaces): r for r in records.values() if pd.notna(r.replaces)}
 
     new: list[ResultRow] = []
     problems: list[str] = []
     for row in rows:
-        history = by_identity.get(row.identity, [])
+        if row.action is Action.RETRACT and row.measurement_id in records:
+            row = replace(row, property_name=str(records[row.measurement_id].property) or None)
+        history = by_molecule.get((row.identity, row.key), [])
         if row.action is Action.MEASURE:
             if not any(_same(row, r) for r in history if r.outcome != Outcome.RETRACTED):
                 new.append(row)
@@ -138,6 +156,9 @@ def _target(row: ResultRow, history: list, records: dict, replaced_by: dict) -> 
         if record is None or str(record.identity) != row.identity:
             whose = "" if record is None else " of another molecule"
             return None, f"measurement_id {row.measurement_id} is not a stored measurement{whose} of {row.name}"
+        if str(record.property) != row.key:
+            return None, (f"measurement_id {row.measurement_id} is a record of {record.property or 'the target'}, "
+                          f"but the row corrects {row.property_name or 'the target (value)'}")
         successor = replaced_by.get(row.measurement_id)
         if successor is None:
             return row.measurement_id, None
@@ -153,7 +174,9 @@ def _target(row: ResultRow, history: list, records: dict, replaced_by: dict) -> 
     if not current:
         if any(r.outcome == Outcome.RETRACTED for r in history) and row.action is Action.RETRACT:
             return None, None
-        return None, f"{row.name} has no stored measurement to {verb}"
+        of = f" of {row.property_name}" if row.property_name else ""
+        hint = "" if row.property_name else " (a record of a further property is retracted by its measurement_id)"
+        return None, f"{row.name} has no stored measurement{of} to {verb}{hint}"
     ids = ", ".join(str(int(r.measurement_id)) for r in current)
     return None, (f"{row.name} has {len(current)} current measurements (ids {ids}): say which one to {verb} in a "
                   "measurement_id column (the audit file lists them)")
@@ -178,13 +201,20 @@ def _done(record) -> str:
 
 def _implausible(rows: list[ResultRow], stored: pd.DataFrame, rules: IngestRules) -> list[str]:
     """Problems of unconfirmed values more than `rules.plausible_ranges` measured ranges beyond
-    the current values (those this file replaces left out)."""
+    the current values of their property (those this file replaces left out)."""
     if rules.plausible_ranges is None or rules.confirm:
         return []
     replaced = {r.measurement_id for r in rows if r.action is not Action.MEASURE}
     current = stored[stored["current"].astype(bool) & (stored["outcome"] == Outcome.MEASURED)
                      & ~stored["measurement_id"].isin(replaced)]
-    values = current["value"].astype(float)
+    problems = []
+    for key, values in current.groupby("property")["value"]:
+        problems += _beyond([r for r in rows if r.key == key], values.astype(float), rules)
+    return problems
+
+
+def _beyond(rows: list[ResultRow], values: pd.Series, rules: IngestRules) -> list[str]:
+    """Problems of the unconfirmed `rows` whose values lie too far beyond the current `values` of their property."""
     if values.nunique() < 2:
         return []
     low, high = float(values.min()), float(values.max())
@@ -197,7 +227,7 @@ def _implausible(rows: list[ResultRow], stored: pd.DataFrame, rules: IngestRules
         if beyond > rules.plausible_ranges:
             side = "above the highest" if row.value > high else "below the lowest"
             problems.append(
-                f"row {row.row}: value {row.value:.6g} for {row.name} lies {beyond:.3g} measured ranges {side} measured "
+                f"row {row.row}: {row.what} {row.value:.6g} for {row.name} lies {beyond:.3g} measured ranges {side} measured "
                 f"value (measured values span {low:.6g} to {high:.6g}; more than {rules.plausible_ranges:g} ranges "
                 "looks like a typo); if it is right, write yes in a 'confirmed' column of the row, or ingest with "
                 "confirm=true"

@@ -37,7 +37,7 @@ from discovery.features.fingerprints import morgan_fingerprints
 from discovery.model import Prediction, PropertyModel
 from discovery.model.feasibility import FeasibilityModel
 from discovery.pool import Pool, ScreeningMethod, generate_pool
-from discovery.tables import PROPOSALS
+from discovery.tables import PROPOSALS, further_columns
 
 log = logging.getLogger("discovery.campaign")
 
@@ -290,16 +290,14 @@ class Campaign:
         with self.store.transaction() as db:
             latest = self.store.latest_round()
             answering = 0 if latest is None else latest.round
-            history = self.store.history()
-            # a results file's value column is the target: corrections act on its records only
-            rows, already = read_results(path, candidates=self.store.molecules(),
-                                         measured=history[history["property"] == ""], rules=rules)
+            rows, already = read_results(path, candidates=self.store.molecules(), measured=self.store.history(),
+                                         rules=rules, properties=self._measured_properties())
             unknown = [(r.identity, r.smiles, "lab", "") for r in rows if r.candidate_id is None]
             ids = self.store.register_molecules(unknown, answering, db)
             self.store.add_measurements([
                 {"candidate_id": r.candidate_id or ids[r.identity], "value": r.value, "uncertainty": r.uncertainty,
                  "date": r.date, "notes": r.notes, "source": str(path), "round": answering, "outcome": r.outcome.value,
-                 "reason": r.reason, "source_row": r.row,
+                 "reason": r.reason, "source_row": r.row, "property": r.property_name,
                  "replaces": r.measurement_id if r.action is not Action.MEASURE else None}
                 for r in rows
             ], db)
@@ -564,8 +562,8 @@ class Campaign:
         for prop in s.campaign.properties:
             if prop.name in further_predictions:
                 chosen = further_predictions[prop.name].take(selection.indices)
-                lower, upper = chosen.interval(0.9)
-                table[prop.name], table[f"{prop.name}_lower_90"], table[f"{prop.name}_upper_90"] = chosen.mean, lower, upper
+                for column, values in zip(further_columns(prop.name, modelled=True), (chosen.mean, *chosen.interval(0.9))):
+                    table[column] = values
             else:
                 table[prop.name] = further.pool[prop.name][selection.indices]
         self.store.record_proposals(round_number, table)
@@ -608,6 +606,10 @@ class Campaign:
         return further, predictions
 
     # -- helpers ------------------------------------------------------------------------------
+    def _measured_properties(self) -> list[str]:
+        """The further properties the lab measures (`campaign.properties`), by name."""
+        return [p.name for p in self.settings.campaign.properties if p.source is PropertySource.MEASURED]
+
     def _best(self, training: TrainingData) -> tuple[float, int]:
         """The best measured value (a molecule's mean) and its row in `training.measured`."""
         values = training.measured["value"].to_numpy(float)
@@ -654,10 +656,10 @@ class Campaign:
         """Write the round's proposal files (from the database) and, after a fit, its report."""
         s = self.settings
         proposals = self.store.proposals(round_number)
-        further = [c for p in s.campaign.properties for c in (p.name, f"{p.name}_lower_90", f"{p.name}_upper_90")
-                   if c in proposals.columns]
+        further = [c for p in s.campaign.properties
+                   for c in further_columns(p.name, modelled=p.source is PropertySource.MEASURED) if c in proposals.columns]
         out = write_proposals(proposals[[*PROPOSALS.names, *further]], self.folder / "proposals", round_number,
-                              target=s.campaign.target)
+                              target=s.campaign.target, measured_properties=self._measured_properties())
         per = self.store.measured_molecules()
         best = per.index[s.campaign.direction.best_index(per["value"].to_numpy())]
         report = None

@@ -80,7 +80,7 @@ class PropertySettings:
         name: For a computed property, the descriptor column it is (e.g. `gap_ev`; README,
             "Descriptors"); for a measured one, its name in files and the report.
         source: "computed" (a descriptor column) or "measured" (by the lab: a model of its own,
-            fitted on the molecules where it was measured; so far in backtests, mode=simulate).
+            fitted on the molecules where it was measured; the lab files carry a value column for it).
         column: A measured property's column in the seed data and the lookup table (None: `name`).
         direction: "max" or "min": the property is a further objective (Pareto front).
         at_least, at_most: The property is a constraint: a candidate must lie at or above /
@@ -185,11 +185,6 @@ class CampaignSettings:
         names = [p.name for p in self.properties]
         if len(set(names)) < len(names) or self.target in names:
             raise ConfigError(f"campaign.properties: each property once, and not the target; got {names}")
-        measured = [p.name for p in self.properties if p.source is PropertySource.MEASURED]
-        if measured and self.mode is not CampaignMode.SIMULATE:
-            raise ConfigError(f"campaign.properties {measured} are measured: so far only a backtest "
-                              "(campaign.mode=simulate, the lookup table answering every property) can use them; "
-                              "the lab files for further measured properties are not built yet")
         if self.plausible_ranges is not None and self.plausible_ranges <= 0:
             raise ConfigError(f"campaign.plausible_ranges must be > 0 or null, got {self.plausible_ranges}")
         if self.target is None:
