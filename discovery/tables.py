@@ -58,6 +58,13 @@ PROPOSALS = Table("proposals", (
     Column("outside_domain", "no measured molecule is similar: the prediction is an extrapolation"),
 ))
 
+#: Added to `PROPOSALS` when the batch is chosen on several properties (`ehvi`, `pareto_pi`).
+PARETO_PROPOSALS = Table("pareto proposals", (
+    Column("prob_meets_constraints", "probability that the candidate meets every constraint of the campaign"),
+    Column("prob_extends_front", "probability that it meets them and no measured molecule that does is at least "
+                                 "as good on every objective (it extends the measured Pareto front)"),
+))
+
 
 def further_columns(property_name: str, *, modelled: bool) -> tuple[str, ...]:
     """A further property's columns after the `PROPOSALS` ones: a computed property's value

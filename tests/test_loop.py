@@ -16,12 +16,14 @@ from rdkit.Chem import Crippen, Descriptors
 
 from discovery.campaign.backtest import backtest_metrics, initial_set, pareto_metrics
 from discovery.campaign.loop import Campaign, Collaborators
+from discovery.campaign.reporting import write_report
 from discovery.campaign.settings import RunSettings
 from discovery.campaign.store import CampaignStore, RoundStatus
 from discovery.chem import MoleculeError, parse_molecule
 from discovery.model import Capabilities, Prediction, PropertyModel
 from discovery.paths import PROJECT_ROOT
 from discovery.pool import Pool, PoolSummary
+from discovery.report import ReportOptions
 from discovery.tables import PROPOSALS
 
 ALKANES = ["C" * k for k in range(1, 9)]
@@ -366,12 +368,20 @@ def test_a_lab_campaign_takes_partial_results_of_several_properties(tmp_path, lo
     table.to_csv(lookup, index=False)
     settings = _settings(tmp_path, lookup, "campaign.mode=propose", "acquisition=ehvi",
                          "campaign.properties=[{name: polarity, source: measured, column: tpsa_measured, at_most: 21.0}]")
-    campaign = _campaign(settings, Parts())
+    settings.campaign_dir.mkdir(parents=True, exist_ok=True)
+    parts = Parts()
+    campaign = Campaign(settings, Collaborators(
+        store=CampaignStore(settings.campaign_dir / "state.sqlite"), featurizer=parts.featurizer,
+        model_factory=parts.model_factory, pool_generator=parts.pool_generator,
+        reporter=lambda report: write_report(report, settings.campaign_dir / "report.html", ReportOptions()),
+    ))
     campaign.import_seed_data()
     first = campaign.propose()
     lab_file = pd.read_csv(first.proposals_path, dtype=str, keep_default_na=False)
-    assert {"polarity", "polarity_lower_90", "polarity_upper_90", "value", "polarity_measured",
-            "polarity_uncertainty"} <= set(lab_file.columns)
+    assert {"polarity", "polarity_lower_90", "polarity_upper_90", "prob_meets_constraints", "prob_extends_front",
+            "value", "polarity_measured", "polarity_uncertainty"} <= set(lab_file.columns)
+    html = first.report_path.read_text()
+    assert '<section id="properties">' in html and "P(meets constraints)" in html
     # the lab measured the target of the first two, polarity of the second and third, nothing of the fourth
     a, b, c, d = lab_file["smiles"][:4]
     lab_file.loc[0, "value"] = f"{_value(a):.4f}"

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from discovery.model import FitDiagnostics
-from discovery.report import ReportData, ReportOptions, build_html, observed_coverage, predictive_summary, render_report
+from discovery.report import FurtherProperty, ReportData, ReportOptions, build_html, observed_coverage, predictive_summary, render_report
 from discovery.report.demo import build_demo_data
 from discovery.report.format import interval, number, percent
 from discovery.report.browser import find_browser, run_headless
@@ -114,13 +114,51 @@ def test_user_text_is_escaped_and_bad_smiles_do_not_crash(demo, tmp_path):
 def test_further_properties_get_their_own_columns_and_are_named_in_the_proposals_lead(demo, tmp_path):
     data, _, _ = demo
     proposals = data.proposals.assign(gap_ev=np.linspace(6.0, 9.5, len(data.proposals)))
-    weighed = dataclasses.replace(data, proposals=proposals, further_properties={"gap_ev": "gap_ev >= 6 eV"})
+    gap = FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", at_least=6.0,
+                          measured=pd.Series(7.0, index=data.measured["candidate_id"]))
+    weighed = dataclasses.replace(data, proposals=proposals, further=(gap,))
     html = render_report(weighed, tmp_path / "r.html").read_text()
     rows = parse_tables(html)["sortable proposals"]
     expected = proposals.sort_values("rank")["gap_ev"]
     assert [cells[-1][1] for cells in rows] == [number(v) for v in expected]
     assert re.search(r"<th[^>]*>\s*gap_ev\s*</th>", html)
     assert "The batch was chosen on these too" in html and "gap_ev &gt;= 6 eV" in html
+
+
+def test_several_properties_show_the_front_the_proposals_and_the_binding_constraint(demo, tmp_path):
+    data, _, html = demo
+    assert 'id="properties"' not in html  # a one-property campaign has no such section
+    measured = data.measured.reset_index(drop=True)
+    best = data.best_measured
+    values = measured["value"].to_numpy(float)
+    # the gap constraint rules out the best measured molecule; the boiling point (a second
+    # objective, measured for every other molecule) trades off exactly against the target
+    gap = pd.Series(np.where(measured["candidate_id"] == best["candidate_id"], 2.0, 7.0), index=measured["candidate_id"])
+    known = np.arange(len(measured)) % 2 == 0
+    boiling = pd.Series(np.where(known, 600.0 - 10 * values, np.nan), index=measured["candidate_id"])
+    q = len(data.proposals)
+    proposals = data.proposals.assign(
+        gap_ev=np.linspace(6.0, 9.5, q), boiling_point_k=np.linspace(400, 500, q),
+        boiling_point_k_lower_90=np.linspace(380, 480, q), boiling_point_k_upper_90=np.linspace(420, 520, q),
+        prob_meets_constraints=np.linspace(1.0, 0.6, q), prob_extends_front=np.linspace(0.9, 0.1, q))
+    further = (FurtherProperty("boiling_point_k", "boiling_point_k: maximised", "K", direction=data.direction,
+                               measured=boiling, modelled=True, health="chains disagree (max R-hat 1.08)"),
+               FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", at_least=6.0, measured=gap))
+    html = render_report(dataclasses.replace(data, proposals=proposals, further=further), tmp_path / "r.html").read_text()
+    section = html[html.index('<section id="properties">'):]
+    section = section[:section.index("</section>")]
+    assert '<a href="#properties">Several properties</a>' in html
+    # every feasible molecule with both objectives known is on the front (an exact trade-off)
+    feasible = known & (measured["candidate_id"] != best["candidate_id"]).to_numpy()
+    assert f"{int(feasible.sum())} of {len(measured)} measured molecules are on the measured Pareto front" in section
+    rows = {cells[0][1]: [text for _, text in cells] for cells in parse_tables(section)["compact"]}
+    assert rows["gap ev (eV)"][4] == f"{len(measured) - 1} of {len(measured)}"
+    second_best = data.direction.best(values[(measured["candidate_id"] != best["candidate_id"]).to_numpy()])
+    assert rows["gap ev (eV)"][6].startswith("yes: the best measured molecule")
+    assert rows["gap ev (eV)"][6].endswith(f"the best that meets every constraint has {number(second_best)}")
+    assert rows["boiling point k (K)"][5] == "chains disagree (max R-hat 1.08)"
+    assert len(re.findall(r'src="data:image/png;base64,', section)) == 2
+    assert re.search(r"<th[^>]*>\s*P\(extends front\)\s*</th>", html)
 
 
 def test_sampler_problems_and_advi_are_flagged_in_plain_language(demo):

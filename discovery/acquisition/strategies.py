@@ -142,12 +142,15 @@ class Selection:
             random NaN), shape (q,).
         target_value: The value `exceed_target` aimed at (property units), else None.
         strategy: The strategy.
+        pareto: For the `PARETO_STRATEGIES`, each pick's probability of meeting every constraint
+            and of extending the feasible measured front on its own (`ParetoChoice`); else None.
     """
 
     indices: np.ndarray
     acquisition_values: np.ndarray
     target_value: float | None
     strategy: Strategy
+    pareto: ParetoChoice | None = None
 
 
 def select_batch(
@@ -233,7 +236,7 @@ def select_batch(
             expected_hypervolume=settings.strategy is Strategy.EHVI, available=available,
             synthesis_feasibility=feasibility, after_pick=picker.after_pick,
         )
-        return Selection(choice.indices, choice.gains, target, settings.strategy)
+        return Selection(choice.indices, choice.gains, target, settings.strategy, pareto=choice)
     if further is not None:
         raise ValueError(f"further objectives and constraints need one of {[s.value for s in PARETO_STRATEGIES]}, "
                          f"not {settings.strategy.value}")

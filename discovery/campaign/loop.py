@@ -29,7 +29,7 @@ from discovery.campaign.backtest import backtest_metrics, initial_set, pareto_me
 from discovery.campaign.labio import format_limits, read_results, within, write_proposals, write_table
 from discovery.campaign.ledger import Action, IngestRules, Outcome
 from discovery.campaign.reporting import RoundReport, write_report
-from discovery.campaign.settings import PropertySource, RunSettings
+from discovery.campaign.settings import PropertySettings, PropertySource, RunSettings
 from discovery.campaign.store import CampaignStore, RoundStatus
 from discovery.chem.molecule import MoleculeError, parse_molecule
 from discovery.features import featurize
@@ -37,7 +37,8 @@ from discovery.features.fingerprints import morgan_fingerprints
 from discovery.model import Prediction, PropertyModel
 from discovery.model.feasibility import FeasibilityModel
 from discovery.pool import Pool, ScreeningMethod, generate_pool
-from discovery.tables import PROPOSALS, further_columns
+from discovery.report import FurtherProperty
+from discovery.tables import PARETO_PROPOSALS, PROPOSALS, further_columns
 
 log = logging.getLogger("discovery.campaign")
 
@@ -558,6 +559,10 @@ class Campaign:
             list(training.measured["smiles"]), measured_fps, best_value=self._best(training)[0],
             direction=s.campaign.direction, prob_feasible=feasibility,
         )
+        if selection.pareto is not None:
+            if s.campaign.constraints:
+                table["prob_meets_constraints"] = selection.pareto.p_feasible
+            table["prob_extends_front"] = selection.pareto.p_improve
         # each further property after the PROPOSALS columns: its value, or its prediction and interval
         for prop in s.campaign.properties:
             if prop.name in further_predictions:
@@ -656,8 +661,9 @@ class Campaign:
         """Write the round's proposal files (from the database) and, after a fit, its report."""
         s = self.settings
         proposals = self.store.proposals(round_number)
-        further = [c for p in s.campaign.properties
-                   for c in further_columns(p.name, modelled=p.source is PropertySource.MEASURED) if c in proposals.columns]
+        further = [c for c in PARETO_PROPOSALS.names if c in proposals.columns] + [
+            c for p in s.campaign.properties
+            for c in further_columns(p.name, modelled=p.source is PropertySource.MEASURED) if c in proposals.columns]
         out = write_proposals(proposals[[*PROPOSALS.names, *further]], self.folder / "proposals", round_number,
                               target=s.campaign.target, measured_properties=self._measured_properties())
         per = self.store.measured_molecules()
@@ -674,6 +680,17 @@ class Campaign:
             best_smiles=str(per.loc[best, "smiles"]), n_proposed=len(proposals), proposals_path=out[0],
             report_path=report, waiting=waiting,
         )
+
+    def _further_report(self, prop: PropertySettings, training: TrainingData) -> FurtherProperty:
+        """A further property as the report shows it, with its values for the measured molecules."""
+        modelled = prop.source is PropertySource.MEASURED
+        if modelled:
+            values = self.store.measured_molecules(prop.name).set_index("candidate_id")["value"]
+        else:
+            values = pd.Series(training.X_measured[prop.name].to_numpy(float), index=training.measured["candidate_id"])
+        return FurtherProperty(name=prop.name, description=prop.describe(), unit=prop.unit, direction=prop.direction,
+                               at_least=prop.at_least, at_most=prop.at_most, measured=values, modelled=modelled,
+                               health=self._further_health.get(prop.name, ""))
 
     def _round_report(self, round_number: int, model: PropertyModel, training: TrainingData, pool: PoolData,
                       prediction: Prediction) -> RoundReport:
@@ -706,5 +723,5 @@ class Campaign:
             previous_proposals=self.store.proposals(round_number - 1) if round_number > 1 else None,
             pool=pool.molecules, pool_prediction=prediction, pool_summary=self.store.pool_summary(round_number),
             n_failures=len(failures), store_path=self.store.path, notes=tuple(notes), feasibility_note=feasibility,
-            further_properties=tuple((p.name, p.describe()) for p in s.campaign.properties),
+            further=tuple(self._further_report(p, training) for p in s.campaign.properties),
         )

@@ -11,7 +11,7 @@ import pandas as pd
 
 from discovery.model import Prediction, PropertyModel, TargetTransform
 from discovery.objective import Direction
-from discovery.report import ReportData, ReportOptions, loo_summary, render_report
+from discovery.report import FurtherProperty, ReportData, ReportOptions, loo_summary, render_report
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class RoundReport:
         failed: The failed experiments (candidate_id, smiles, reason, round).
         notes: Campaign-level warnings for the top of the report; `feasibility_note` how the
             failures were used.
-        further_properties: (proposal column, what it is, e.g. "gap_ev >= 6 eV") of each
-            further objective or constraint (`campaign.properties`).
+        further: Each further objective or constraint (`campaign.properties`) as the report
+            shows it.
         proposals: This round's `PROPOSALS` table; `previous_proposals` the last round's, or None.
         pool: The predicted candidates (candidate_id, smiles, ...); `pool_prediction` the model's
             reported prediction for them, aligned.
@@ -58,7 +58,7 @@ class RoundReport:
     store_path: Path
     notes: tuple[str, ...] = ()
     feasibility_note: str = ""
-    further_properties: tuple[tuple[str, str], ...] = ()
+    further: tuple[FurtherProperty, ...] = ()
 
 
 def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Path:
@@ -99,7 +99,7 @@ def write_report(report: RoundReport, path: Path, options: ReportOptions) -> Pat
         model_scale=f"ln {report.target}" if model.target_transform is TargetTransform.LOG else None,
         failed=report.failed[["candidate_id", "smiles", "reason", "round"]],
         feasibility_note=report.feasibility_note,
-        further_properties=dict(report.further_properties),
+        further=report.further,
     )
     return render_report(data, path, options)
 

@@ -37,6 +37,53 @@ LAST_ROUND_COLUMNS = ("smiles", "mean", "lower_90", "upper_90", "measured")
 FAILED_COLUMNS = ("candidate_id", "smiles", "reason", "round")
 
 
+@dataclass(frozen=True)
+class FurtherProperty:
+    """A property the batch was chosen on besides the target (`campaign.properties`).
+
+    Attributes:
+        name: Its proposal column: a descriptor column, or a measured property's name (then
+            `<name>_lower_90` and `<name>_upper_90` hold the 90 % interval).
+        description: In words, e.g. "gap_ev >= 3 eV" or "boiling_point_k: maximised".
+        unit: For axis labels ("" when dimensionless).
+        direction: Max or min for a further objective; None for a constraint.
+        at_least, at_most: A constraint's bounds, property units (None: no bound).
+        measured: Its value for the measured molecules, indexed by candidate_id (computed for
+            every one; measured only for some).
+        modelled: Measured by the lab and predicted by a model of its own.
+        health: That model's sampler warnings in words ("": none, or not modelled).
+    """
+
+    name: str
+    description: str
+    unit: str = ""
+    direction: Direction | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    measured: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    modelled: bool = False
+    health: str = ""
+
+    @property
+    def label(self) -> str:
+        name = self.name.replace("_", " ")
+        return f"{name} ({self.unit})" if self.unit else name
+
+    @property
+    def is_constraint(self) -> bool:
+        return self.direction is None
+
+    def meets(self, values: np.ndarray | pd.Series) -> np.ndarray:
+        """Whether each value meets the constraint (always True for an objective; False for NaN)."""
+        values = np.asarray(values, dtype=np.float64)
+        ok = np.isfinite(values) | (not self.is_constraint)
+        if self.at_least is not None:
+            ok &= values >= self.at_least
+        if self.at_most is not None:
+            ok &= values <= self.at_most
+        return ok
+
+
 @dataclass
 class ReportData:
     """Everything one round's report shows (see the module docstring for the table columns).
@@ -63,8 +110,8 @@ class ReportData:
             the calibrated model error. None: `target_label`.
         failed: Failed experiments (never proposed again), or None.
         feasibility_note: How the failures were used this round (one sentence), or "".
-        further_properties: {proposal column: what it is} of each further objective or
-            constraint the batch was chosen on (e.g. {"gap_ev": "gap_ev >= 6 eV"}).
+        further: Each further objective or constraint the batch was chosen on
+            (`campaign.properties`), in the campaign's order.
     """
 
     campaign: str
@@ -85,7 +132,7 @@ class ReportData:
     model_scale: str | None = None
     failed: pd.DataFrame | None = None
     feasibility_note: str = ""
-    further_properties: dict[str, str] = field(default_factory=dict)
+    further: tuple[FurtherProperty, ...] = ()
 
     def __post_init__(self) -> None:
         self.direction = Direction(self.direction)

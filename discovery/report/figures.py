@@ -189,6 +189,68 @@ def landscape_figure(
     return fig
 
 
+def properties_figure(
+    measured: pd.DataFrame,
+    proposals: pd.DataFrame,
+    x_label: str,
+    y_label: str,
+    y_bounds: tuple[float | None, float | None],
+    staircase: tuple[Direction, Direction] | None,
+) -> Figure:
+    """The measured molecules and the proposals in the plane of the target (x) and one further
+    property (y).
+
+    Args:
+        measured: x, y (NaN: not measured), feasible (meets every constraint), on_front (a member
+            of the feasible measured Pareto front).
+        proposals: rank, x, x_lower, x_upper, y, y_lower, y_upper (the 90 % intervals; equal to
+            y for a computed property).
+        y_bounds: The y property's constraint (at_least, at_most); None where unbounded.
+        staircase: The two objectives' directions when the plane holds the whole front (two
+            objectives, both drawn), to draw the region it dominates; else None.
+    """
+    x_label, y_label = _plain(x_label), _plain(y_label)
+    known = measured[np.isfinite(measured["y"].to_numpy(float))]
+    with _figure(5.6, 4.6) as fig:
+        ax = fig.add_subplot()
+        for bound in y_bounds:
+            if bound is not None:
+                ax.axhline(bound, color=RED, ls="--", lw=1.1, zorder=1)
+        low, high = y_bounds
+        if low is not None or high is not None:
+            ax.plot([], [], color=RED, ls="--", lw=1.1, label="constraint")
+        feasible = known["feasible"].to_numpy(bool)
+        ax.scatter(known["x"][feasible], known["y"][feasible], s=26, color=BLUE, alpha=0.8, lw=0,
+                   label=f"measured, meets the constraints ({int(feasible.sum())})")
+        if (~feasible).any():
+            ax.scatter(known["x"][~feasible], known["y"][~feasible], s=26, facecolor="none", edgecolor=GREY, lw=1,
+                       label=f"measured, breaks a constraint ({int((~feasible).sum())})")
+        front = known[known["on_front"].to_numpy(bool)]
+        if len(front):
+            ax.scatter(front["x"], front["y"], s=90, facecolor="none", edgecolor=GREEN, lw=1.8, zorder=3,
+                       label=f"measured Pareto front ({len(front)})")
+        if staircase is not None and len(front):
+            points = front[["x", "y"]].to_numpy(float)
+            points = points[np.argsort(-staircase[0].sign * points[:, 0])]  # best x first: y improves along it
+            # the edge of the region the front dominates: a step from each member to the next
+            xs, ys = [points[0, 0]], [points[0, 1]]
+            for px, py in points[1:]:
+                xs += [px, px]
+                ys += [ys[-1], py]
+            ax.plot(xs, ys, color=GREEN, lw=1.2, zorder=2)
+        if len(proposals):
+            ax.errorbar(proposals["x"], proposals["y"],
+                        xerr=[proposals["x"] - proposals["x_lower"], proposals["x_upper"] - proposals["x"]],
+                        yerr=[proposals["y"] - proposals["y_lower"], proposals["y_upper"] - proposals["y"]],
+                        fmt="D", ms=6, color=ORANGE, ecolor=ORANGE, elinewidth=1, alpha=0.85, capsize=0, zorder=4,
+                        label="proposals (90 % intervals)")
+            for rank, px, py in zip(proposals["rank"], proposals["x"], proposals["y"]):
+                ax.annotate(str(rank), (px, py), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color=ORANGE)
+        ax.set(xlabel=x_label, ylabel=y_label)
+        fig.legend(loc="outside lower center", ncols=2, fontsize=8.5)
+    return fig
+
+
 def progress_figure(measured: pd.DataFrame, direction: Direction, label: str) -> Figure:
     """Measured values per round and the best so far."""
     label = _plain(label)

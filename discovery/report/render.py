@@ -102,12 +102,12 @@ def build_html(data: ReportData, options: ReportOptions | None = None) -> str:
         "health": sections.model_health(data, options),
         "learned": sections.learned(data, options),
         "proposals": sections.proposals(data, options),
+        "properties": sections.several_properties(data, options),
         "landscape": sections.landscape(data, options),
         "progress": sections.progress(data, options),
     }
-    body = "".join(
-        f'<section id="{key}"><h2>{escape(title)}</h2>{content[key]}</section>' for key, title in sections.SECTIONS
-    )
+    shown = [(key, title) for key, title in sections.SECTIONS if content[key] is not None]
+    body = "".join(f'<section id="{key}"><h2>{escape(title)}</h2>{content[key]}</section>' for key, title in shown)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html>\n"
@@ -115,7 +115,7 @@ def build_html(data: ReportData, options: ReportOptions | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(data.campaign)} · round {data.round} · discovery report</title>"
         f"<style>{CSS}</style></head><body>"
-        f"{sections.header(data)}{sections.navigation()}"
+        f"{sections.header(data)}{sections.navigation(shown)}"
         f'<main class="wrap">{body}</main>'
         f"{sections.glossary()}"
         f'<p class="wrap" style="color:#8a93a0;font-size:12px">Generated {stamp} by discovery {escape(__version__)}.</p>'

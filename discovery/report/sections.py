@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from html import escape
 
 import numpy as np
+import pandas as pd
 
 import discovery.report.figures as figures
 from discovery.objective import Direction
-from discovery.report.data import ReportData, observed_coverage
+from discovery.report.data import FurtherProperty, ReportData, observed_coverage
 from discovery.report.format import interval, number, percent
 from discovery.report.options import ReportOptions
 from discovery.report.structures import structure_svg
@@ -25,6 +26,7 @@ SECTIONS = (
     ("health", "Model health"),
     ("learned", "What the model learned"),
     ("proposals", "Proposals"),
+    ("properties", "Several properties"),
     ("landscape", "Pool landscape"),
     ("progress", "Campaign progress"),
 )
@@ -84,8 +86,9 @@ def header(data: ReportData) -> str:
     )
 
 
-def navigation() -> str:
-    links = "".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in SECTIONS)
+def navigation(shown: list[tuple[str, str]] | None = None) -> str:
+    """Links to the sections shown (default: all of `SECTIONS`)."""
+    links = "".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in (SECTIONS if shown is None else shown))
     return f'<nav><div class="wrap">{links}</div></nav>'
 
 
@@ -199,7 +202,10 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
     if data.proposals.empty:
         return '<p class="note">No proposals this round.</p>'
     rows, classes = [], []
-    further = [name for name in data.further_properties if name in data.proposals.columns]
+    further = [p.name for p in data.further if p.name in data.proposals.columns]
+    chances = [(column, title) for column, title in (("prob_meets_constraints", "P(meets constraints)"),
+                                                      ("prob_extends_front", "P(extends front)"))
+               if column in data.proposals.columns]
     for row in data.proposals.sort_values("rank").itertuples():
         flagged = bool(row.outside_domain)
         # the interval sorts by its optimistic end: the upper bound when maximising
@@ -222,15 +228,22 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
             Cell(f"{row.nearest_similarity:.2f}", row.nearest_similarity, numeric=True, css="similarity"),
             Cell('<span class="badge amber">outside</span>' if flagged else '<span class="badge ok">inside</span>',
                  int(flagged)),
-            *[Cell(number(getattr(row, name)), getattr(row, name), numeric=True) for name in further],
+            *[Cell(percent(getattr(row, column)), getattr(row, column), numeric=True) for column, _ in chances],
+            *[Cell(_further_value(row, p), getattr(row, p.name), numeric=True) for p in data.further
+              if p.name in data.proposals.columns],
         ])
         classes.append("flag" if flagged else "")
     better = "above" if data.direction is Direction.MAX else "below"
     weighed = ""
     if further:
-        weighed = ("The batch was chosen on these too (computed for every candidate, no lab needed): "
-                   + "; ".join(f"<b>{escape(label)}</b>" for label in data.further_properties.values())
-                   + "; their values are the last columns. ")
+        weighed = ("The batch was chosen on these too: "
+                   + "; ".join(f"<b>{escape(p.description)}</b>" for p in data.further)
+                   + "; their values (computed) or predictions with 90 % intervals (measured by the lab) are the "
+                   "last columns. ")
+    if chances:
+        weighed += ("<b>P(meets constraints)</b> is the probability that a candidate meets every constraint; "
+                    "<b>P(extends front)</b> that it also extends the measured Pareto front on its own "
+                    "(see Several properties). ")
     return (
         f'<p class="lead">Ranked by the acquisition function; predictions are {escape(data.target_label)}. '
         "Click a column header to sort. "
@@ -242,11 +255,111 @@ def proposals(data: ReportData, options: ReportOptions) -> str:
         + '<div class="scroll">'
         + table(
             ["Rank", "Structure", "Candidate", "Predicted", "90 % interval", "P(beats best)", "P(feasible)",
-             "Acquisition", "Nearest measured", "Similarity", "Domain", *further],
+             "Acquisition", "Nearest measured", "Similarity", "Domain", *[title for _, title in chances], *further],
             rows, row_classes=classes, css="proposals",
         )
         + "</div>"
     )
+
+
+def _further_value(row, prop: FurtherProperty) -> str:
+    """A further property's cell: its value, or its prediction with the 90 % interval."""
+    value = getattr(row, prop.name)
+    if not prop.modelled:
+        return number(value)
+    lower, upper = getattr(row, f"{prop.name}_lower_90"), getattr(row, f"{prop.name}_upper_90")
+    return f'{number(value)}<div class="smiles">{interval(lower, upper)}</div>'
+
+
+def several_properties(data: ReportData, options: ReportOptions) -> str | None:
+    """The measured Pareto front and the proposals on it, each further property's model and
+    whether each constraint binds; None for a campaign of one property."""
+    if not data.further:
+        return None
+    measured = data.measured.reset_index(drop=True)
+    ids = measured["candidate_id"]
+    values = {p.name: p.measured.reindex(ids).to_numpy(float) for p in data.further}
+    feasible = np.ones(len(measured), dtype=bool)
+    for prop in data.further:
+        feasible &= prop.meets(values[prop.name])
+    target = measured["value"].to_numpy(float)
+    objectives = [(target, data.direction)] + [(values[p.name], p.direction) for p in data.further if not p.is_constraint]
+    on_front = _front(np.column_stack([v * d.sign for v, d in objectives]), feasible)
+    objective_names = [data.target_label] + [p.label for p in data.further if not p.is_constraint]
+    constraints = [p.description for p in data.further if p.is_constraint]
+    lead = (f'<p class="lead">The batch was chosen on {len(objectives)} objective{"s" if len(objectives) > 1 else ""} '
+            f'({escape(", ".join(objective_names))})'
+            + (f" subject to {escape('; '.join(constraints))}" if constraints else "")
+            + f". {int(on_front.sum())} of {len(measured)} measured molecules are on the measured Pareto front: they "
+            "meet every constraint and no other measured molecule that does is at least as good on every objective. "
+            f"{int(feasible.sum())} meet every constraint.</p>")
+
+    best = data.best_measured
+    rows = []
+    for prop in data.further:
+        known = np.isfinite(values[prop.name])
+        role = (f"objective, {'maximised' if prop.direction is Direction.MAX else 'minimised'}" if not prop.is_constraint
+                else "constraint: " + prop.description)
+        source = "measured by the lab, a model of its own" if prop.modelled else "computed for every candidate"
+        health = ("–" if not prop.modelled else prop.health or "no warnings")
+        meets = "–"
+        if prop.is_constraint and known.any():
+            meets = f"{int(prop.meets(values[prop.name]).sum())} of {int(known.sum())}"
+        rows.append([Cell(escape(prop.label), prop.name), Cell(escape(role), role), Cell(source, source),
+                     Cell(f"{int(known.sum())} of {len(measured)}", int(known.sum()), numeric=True),
+                     Cell(meets, meets), Cell(escape(health), health),
+                     Cell(_binding(prop, best, measured, values[prop.name], feasible, target, data), "")])
+    parts = [lead, table(["Property", "Role", "Source", "Known for", "Meeting it", "Model health", "Binding?"], rows,
+                         sortable=False, css="compact")]
+
+    proposals = data.proposals.sort_values("rank")
+    plots = []
+    for prop in data.further[:4]:
+        y = proposals[prop.name].to_numpy(float) if prop.name in proposals.columns else np.full(len(proposals), np.nan)
+        y_lower = proposals.get(f"{prop.name}_lower_90", pd.Series(y, index=proposals.index)).to_numpy(float)
+        y_upper = proposals.get(f"{prop.name}_upper_90", pd.Series(y, index=proposals.index)).to_numpy(float)
+        drawn = pd.DataFrame({"rank": proposals["rank"].to_numpy(), "x": proposals["mean"].to_numpy(float),
+                              "x_lower": proposals["lower_90"].to_numpy(float),
+                              "x_upper": proposals["upper_90"].to_numpy(float), "y": y, "y_lower": y_lower,
+                              "y_upper": y_upper}).dropna(subset=["y"])
+        staircase = (data.direction, prop.direction) if len(objectives) == 2 and not prop.is_constraint else None
+        figure = figures.properties_figure(
+            pd.DataFrame({"x": target, "y": values[prop.name], "feasible": feasible, "on_front": on_front}), drawn,
+            data.target_label, prop.label, (prop.at_least, prop.at_most), staircase)
+        plots.append(_figure(figure, options.figure_dpi, f"{data.target_label} against {prop.label}",
+                             f"Measured molecules and this round's proposals by {data.target_label} and {prop.label}; "
+                             "circled: the measured Pareto front. Bars are 90 % intervals of a new measurement."))
+    parts.append('<div class="grid2">' + "".join(plots) + "</div>")
+    return "".join(parts)
+
+
+def _front(oriented: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+    """Which rows are on the Pareto front of the feasible rows with every objective known
+    (`oriented`: (n, k), larger is better)."""
+    candidates = feasible & np.isfinite(oriented).all(axis=1)
+    on = np.zeros(len(oriented), dtype=bool)
+    points = oriented[candidates]
+    for i, row in zip(np.flatnonzero(candidates), points):
+        on[i] = not ((points >= row).all(axis=1) & (points > row).any(axis=1)).any()
+    return on
+
+
+def _binding(prop: FurtherProperty, best, measured: pd.DataFrame, values: np.ndarray, feasible: np.ndarray,
+             target: np.ndarray, data: ReportData) -> str:
+    """Whether the constraint keeps the campaign from its best measured molecule, in words."""
+    if not prop.is_constraint or best is None:
+        return "–"
+    at = int(np.flatnonzero(measured["candidate_id"].to_numpy() == best["candidate_id"])[0])
+    if not np.isfinite(values[at]):
+        return f"unknown: the best measured molecule ({escape(str(best['candidate_id']))}) has no value"
+    if prop.meets(values[at : at + 1])[0]:
+        return "no: the best measured molecule meets it"
+    text = (f"<b>yes</b>: the best measured molecule ({escape(str(best['candidate_id']))}, {number(best['value'])}) "
+            f"has {number(values[at])}")
+    if feasible.any():
+        best_feasible = data.direction.best(target[feasible])
+        text += f"; the best that meets every constraint has {number(best_feasible)}"
+    return text
 
 
 def landscape(data: ReportData, options: ReportOptions) -> str:
