@@ -37,7 +37,7 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
-from discovery.acquisition.pareto import FurtherOutcomes, Objective, OutcomeDraws, select_pareto_batch
+from discovery.acquisition.pareto import FurtherOutcomes, Objective, OutcomeDraws, ParetoChoice, select_pareto_batch
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.config import ConfigEnum, coerce_enums, from_mapping
 from discovery.features.fingerprints import tanimoto_similarity
