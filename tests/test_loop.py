@@ -307,6 +307,18 @@ def test_a_computed_objective_makes_the_batch_trade_the_two_off(tmp_path, lookup
     campaign.close()
 
 
+def test_chebyshev_weights_say_which_objective_the_batch_favours(tmp_path, lookup):
+    mean_gap = {}
+    for weights in ("[1,10]", "[10,1]"):
+        settings = _settings(tmp_path / weights.strip("[]").replace(",", "_"), lookup, "acquisition=chebyshev", f"acquisition.weights={weights}",
+                             "campaign.properties=[{name: gap_ev, direction: max}]", "campaign.rounds=1")
+        campaign = _run(settings, Parts())
+        mean_gap[weights] = campaign.store.proposals(1)["gap_ev"].mean()
+        campaign.close()
+    # weight on the gap: small molecules; weight on the target (grows with size): large ones
+    assert mean_gap["[1,10]"] > mean_gap["[10,1]"] + 1.0
+
+
 def test_a_constraint_no_candidate_meets_stops_the_round_with_a_clear_message(tmp_path, lookup):
     settings = _settings(tmp_path, lookup, "acquisition=pareto_pi", "campaign.properties=[{name: gap_ev, at_least: 50}]")
     campaign = _campaign(settings, Parts())
@@ -323,6 +335,8 @@ def test_a_constraint_no_candidate_meets_stops_the_round_with_a_clear_message(tm
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev}]"], "either direction"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, at_least: 3, at_most: 2}]"], "below at_most"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, column: gap, at_least: 3}]"], "column is for measured"),
+    (["acquisition=chebyshev", "acquisition.weights=[1,2,3]", "campaign.properties=[{name: gap_ev, direction: max}]"],
+     "3 given for 2 objectives"),
 ])
 def test_further_properties_are_validated_at_the_config_boundary(tmp_path, lookup, overrides, message):
     from discovery.config import ConfigError

@@ -5,7 +5,7 @@ import pytest
 import torch
 from botorch.utils.multi_objective.hypervolume import Hypervolume
 
-from discovery.acquisition.pareto import InfeasibleBatchError, OutcomeDraws, _Fronts, select_pareto_batch
+from discovery.acquisition.pareto import Criterion, InfeasibleBatchError, OutcomeDraws, _Fronts, select_pareto_batch
 from discovery.objective import Constraint, Objective
 
 MAX2 = [Objective("a", "max"), Objective("b", "max")]
@@ -28,20 +28,35 @@ def _quarter_circle_problem(seed: int = 0, n_front: int = 30, n_inside: int = 27
     return OutcomeDraws(pool), OutcomeDraws(measured), measured_truth, n_front
 
 
-@pytest.mark.parametrize("expected_hypervolume", [True, False])
-def test_the_batch_lands_on_the_known_pareto_front(expected_hypervolume):
+@pytest.mark.parametrize("criterion", list(Criterion))
+def test_the_batch_lands_on_the_known_pareto_front(criterion):
     pool, measured, values, n_front = _quarter_circle_problem()
-    choice = select_pareto_batch(pool, measured, values, MAX2, [], batch_size=6,
-                                 expected_hypervolume=expected_hypervolume)
+    choice = select_pareto_batch(pool, measured, values, MAX2, [], batch_size=6, criterion=criterion)
     on_front = int((choice.indices < n_front).sum())
     # random picks would put 10 % of the batch (0.6 of 6) on the front
-    assert on_front >= (6 if expected_hypervolume else 5)
+    assert on_front >= (5 if criterion is Criterion.PROBABILITY else 6)
     assert len(set(choice.indices.tolist())) == 6
-    if expected_hypervolume:  # the batch spreads along the front instead of crowding one end
+    if criterion is Criterion.HYPERVOLUME:  # the batch spreads along the front instead of crowding one end
         angles = np.arctan2(*pool.objectives.mean(axis=0)[choice.indices].T[::-1])
         assert np.ptp(angles) > 0.8
     # picks far beyond the measured front improve it in every draw
     assert (choice.p_improve > 0.99).all() and (choice.p_feasible == 1).all()
+
+
+def test_chebyshev_weights_steer_the_batch_along_the_front():
+    pool, measured, values, n_front = _quarter_circle_problem()
+    mean = pool.objectives.mean(axis=0)
+    angle = {}
+    for weights in ((4.0, 1.0), (1.0, 1.0), (1.0, 4.0)):
+        choice = select_pareto_batch(pool, measured, values, MAX2, [], batch_size=4, criterion=Criterion.CHEBYSHEV,
+                                     weights=weights)
+        assert (choice.indices < n_front).all()
+        angle[weights] = float(np.mean(np.arctan2(mean[choice.indices, 1], mean[choice.indices, 0])))
+    # more weight on the first objective: picks nearer its axis (angle 0); on the second: nearer pi/2
+    assert angle[(4.0, 1.0)] < angle[(1.0, 1.0)] - 0.2 and angle[(1.0, 4.0)] > angle[(1.0, 1.0)] + 0.2
+    with pytest.raises(ValueError, match="2 positive numbers"):
+        select_pareto_batch(pool, measured, values, MAX2, [], batch_size=4, criterion=Criterion.CHEBYSHEV,
+                            weights=(1.0, 0.0))
 
 
 def test_one_objective_is_expected_improvement_over_the_best_measured_value():

@@ -37,7 +37,7 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.optim import optimize_acqf_discrete
 
 from discovery.acquisition.model import DrawTableModel
-from discovery.acquisition.pareto import FurtherOutcomes, Objective, OutcomeDraws, ParetoChoice, select_pareto_batch
+from discovery.acquisition.pareto import Criterion, FurtherOutcomes, Objective, OutcomeDraws, ParetoChoice, select_pareto_batch
 from discovery.acquisition.sampler import AllDrawsSampler
 from discovery.config import ConfigEnum, coerce_enums, from_mapping
 from discovery.features.fingerprints import tanimoto_similarity
@@ -52,6 +52,7 @@ class Strategy(ConfigEnum):
     EXCEED_TARGET = "exceed_target"
     EHVI = "ehvi"
     PARETO_PI = "pareto_pi"
+    CHEBYSHEV = "chebyshev"
     THOMPSON = "thompson"
     GREEDY_MEAN = "greedy_mean"
     RANDOM = "random"
@@ -68,6 +69,8 @@ STRATEGIES: dict[Strategy, str] = {
                    "(with several properties: expected hypervolume improvement of the feasible front)",
     Strategy.PARETO_PI: "probability that some batch member beats the best measured value, exact from the draws "
                         "(with several properties: is feasible and extends the measured Pareto front)",
+    Strategy.CHEBYSHEV: "expected improvement of the weighted augmented Chebyshev score of the objectives "
+                        "(acquisition.weights) among candidates meeting the constraints, exact from the draws",
     Strategy.THOMPSON: "Thompson sampling: each batch slot takes the best candidate of one posterior draw",
     Strategy.GREEDY_MEAN: "highest posterior mean (pure exploitation)",
     Strategy.RANDOM: "uniformly random candidates (a control)",
@@ -76,7 +79,9 @@ STRATEGIES: dict[Strategy, str] = {
 _DIRECT = (Strategy.THOMPSON, Strategy.GREEDY_MEAN, Strategy.RANDOM)
 #: strategies computed exactly from the joint draws (`discovery.acquisition.pareto`); the ones
 #: that weigh several properties
-PARETO_STRATEGIES = (Strategy.EHVI, Strategy.PARETO_PI)
+PARETO_STRATEGIES = (Strategy.EHVI, Strategy.PARETO_PI, Strategy.CHEBYSHEV)
+_CRITERIA = {Strategy.EHVI: Criterion.HYPERVOLUME, Strategy.PARETO_PI: Criterion.PROBABILITY,
+             Strategy.CHEBYSHEV: Criterion.CHEBYSHEV}
 #: strategies whose values are log-scale: a probability enters as its logarithm
 _LOG_SCALE = (Strategy.QLOGNEI, Strategy.QLOGEI)
 #: strategies that weight each pick by the candidate's probability of being feasible
@@ -99,6 +104,8 @@ class AcquisitionSettings:
             (1 - similarity) of Morgan fingerprints; 0 = no diversity rule.
         max_batch_size: Candidates per acquisition evaluation (bounds memory).
         n_draws: Posterior draws used (the first n of the model's; None = all).
+        weights: For `chebyshev`, each objective's weight (> 0): the campaign's target first, then
+            the further objectives in the order of `campaign.properties`; None = equal weights.
     """
 
     strategy: Strategy = Strategy.QLOGNEI
@@ -110,6 +117,7 @@ class AcquisitionSettings:
     min_tanimoto_distance: float = 0.0
     max_batch_size: int = 2048
     n_draws: int | None = 512
+    weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         coerce_enums(self, "acquisition.")
@@ -121,6 +129,11 @@ class AcquisitionSettings:
             raise ValueError("acquisition.target_margin and ucb_beta must be >= 0, pi_temperature > 0")
         if self.n_draws is not None and self.n_draws < 2:
             raise ValueError(f"acquisition.n_draws must be >= 2 or null, got {self.n_draws}")
+        if self.weights is not None:
+            object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
+            if self.strategy is not Strategy.CHEBYSHEV or not all(w > 0 for w in self.weights):
+                raise ValueError(f"acquisition.weights are positive weights for acquisition=chebyshev, got "
+                                 f"{list(self.weights)} with {self.strategy.value}")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> AcquisitionSettings:
@@ -233,7 +246,7 @@ def select_batch(
                                                                     direction, further)
         choice = select_pareto_batch(
             pool, measured, values, objectives, constraints, batch_size=q,
-            expected_hypervolume=settings.strategy is Strategy.EHVI, available=available,
+            criterion=_CRITERIA[settings.strategy], weights=settings.weights, available=available,
             synthesis_feasibility=feasibility, after_pick=picker.after_pick,
         )
         return Selection(choice.indices, choice.gains, target, settings.strategy, pareto=choice)

@@ -285,6 +285,11 @@ class RunSettings:
                 raise ConfigError(f"campaign.properties needs an acquisition that weighs several properties: "
                                   f"{', '.join(s.value for s in PARETO_STRATEGIES)} (acquisition=ehvi), not "
                                   f"{self.acquisition.strategy.value}")
+        weights = self.acquisition.weights
+        if weights is not None and len(weights) != len(self.campaign.objectives):
+            names = [o.name for o in self.campaign.objectives]
+            raise ConfigError(f"acquisition.weights: {len(weights)} given for {len(names)} objectives {names} "
+                              "(the target first, then the further objectives of campaign.properties)")
         if self.n_workers is not None and self.n_workers < 1:
             raise ConfigError(f"n_workers must be a positive integer or null, got {self.n_workers}")
         if self.cache_path is None:

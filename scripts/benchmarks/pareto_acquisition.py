@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from discovery.acquisition.pareto import OutcomeDraws, select_pareto_batch
+from discovery.acquisition.pareto import Criterion, OutcomeDraws, select_pareto_batch
 from discovery.files import atomic_write_text
 from discovery.objective import Constraint, Objective
 
@@ -64,7 +64,7 @@ def ours(n_pool: int, s: int, q: int) -> dict:
         for strategy in ("ehvi", "pareto_pi"):
             start = time.perf_counter()
             choice = select_pareto_batch(pool, measured, values, objectives, constraints, batch_size=q,
-                                         expected_hypervolume=strategy == "ehvi")
+                                         criterion=Criterion.HYPERVOLUME if strategy == "ehvi" else Criterion.PROBABILITY)
             out[f"{name}, {strategy}"] = {"seconds": round(time.perf_counter() - start, 1),
                                          "p_feasible": [round(float(p), 2) for p in choice.p_feasible],
                                          "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)}
