@@ -140,7 +140,11 @@ class CalibrationSettings:
     beyond the data, which is what a campaign round asks of the model, where `tail_refit` rehearses
     a jump over the whole tail, which is what an upper-tail benchmark asks. On small data the
     difference is large: a refit without its tails may have no molecule left of the class that
-    makes the extremes extreme (BENCHMARKS.md, "Descriptors for permittivity").
+    makes the extremes extreme (BENCHMARKS.md, "Descriptors for permittivity"). Because this
+    rehearsal is the campaign's own step, its two corrections are sized together at the nominal
+    `coverage`: the edge law first, then the inflation for what the edge law leaves uncovered
+    (sizing each to cover on its own and adding both over-covers: BENCHMARKS.md, "Polymer
+    intervals").
     """
 
     method: CalibrationMethod = CalibrationMethod.TAIL_REFIT
