@@ -64,7 +64,8 @@ class BayesianILR(PropertyModel):
         seed: Seed of the sampler and of predictive noise draws.
 
     Fitted attributes: `design_` (InteractionDesign), `columns_` (design column names),
-    `scaling_` (Standardisation), `posterior_` (PosteriorDraws on the standardised scale),
+    `scaling_` (Standardisation), `posterior_` (PosteriorDraws on the standardised scale, at
+    most `sampler.chains × sampler.draws`, evenly spaced over chains extended until healthy),
     `idata_` (ArviZ InferenceData of the fit; not saved), `model_error_` (ModelErrorLaw),
     `diagnostics_` (FitDiagnostics), `fit_seconds_`, `rehearsal_` (the rehearsal's held-out
     predictions, for benchmarks; not saved).
@@ -125,7 +126,10 @@ class BayesianILR(PropertyModel):
                                              self.min_contrast_rows, self.minority_rule, self.screen_categories)
         Z = self.design_.matrix(X)
         sampler = make_sampler(self.sampler, self.seed, self.health)
-        self.scaling_, self.posterior_, self.idata_, diagnostics = self._sample(Z, t, known, sampler, warn=True)
+        self.scaling_, posterior, self.idata_, diagnostics = self._sample(Z, t, known, sampler, warn=True)
+        # chains extended until healthy are autocorrelated: evenly spaced, the draws asked for
+        # (chains x draws) carry nearly all they know, and a saved fit stays small
+        self.posterior_ = posterior.thinned(self.sampler.chains * self.sampler.draws)
         self.model_error_, record = self._calibrate(Z, t, known, molecule_groups(X))
         self.diagnostics_ = dataclasses.replace(diagnostics, calibration=record)
 
