@@ -198,6 +198,15 @@ def test_bad_further_property_cells_are_reported_with_their_row(candidates, tmp_
     assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
 
 
+def test_a_further_property_outside_its_physical_limits_is_refused(candidates, tmp_path):
+    path = write_csv(tmp_path / "r.csv", ["candidate_id", "value", "bp_k_measured"], [["C000001", "3", "-12"]])
+    rules = IngestRules(property_limits={"bp_k": (0.0, None)})
+    with pytest.raises(ResultsFileError, match=r"row 2: bp_k_measured '-12' is outside bp_k's physical limits \[0, inf\]"):
+        read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, properties=["bp_k"], rules=rules)
+    rows, _ = read_results(path, candidates=candidates, measured=NO_MEASUREMENTS, properties=["bp_k"])
+    assert [r.value for r in rows] == [3.0, -12.0]  # without limits, any number
+
+
 def test_reingesting_stored_results_is_a_no_op_but_new_replicates_are_kept(proposals, candidates, tmp_path):
     csv_path = write_proposals(proposals, tmp_path, 1, target="y", xlsx=False)[0]
     fill_csv(csv_path, {"C000001": {"value": "3.25"}, "C000002": {"value": "7"}})

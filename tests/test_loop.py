@@ -335,6 +335,9 @@ def test_a_constraint_no_candidate_meets_stops_the_round_with_a_clear_message(tm
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev}]"], "either direction"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, at_least: 3, at_most: 2}]"], "below at_most"),
     (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, column: gap, at_least: 3}]"], "column is for measured"),
+    (["acquisition=ehvi", "campaign.properties=[{name: gap_ev, at_least: 3, minimum: 0}]"], "physical limits"),
+    (["acquisition=ehvi", "campaign.properties=[{name: bp, source: measured, at_least: 3, minimum: 5, maximum: 1}]"],
+     "minimum must be below maximum"),
     (["acquisition=chebyshev", "acquisition.weights=[1,2,3]", "campaign.properties=[{name: gap_ev, direction: max}]"],
      "3 given for 2 objectives"),
 ])

@@ -344,7 +344,7 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
     action = _choice(field["action"], _ACTIONS, "action", row_problems)
     outcome = _choice(field["status"], _STATUS, "status", row_problems)
     reason = _text(field["reason"]) or None
-    further = _further_values(field, properties, row_problems)
+    further = _further_values(field, properties, rules, row_problems)
     target_given = not _is_empty(field["value"]) or action is not Action.MEASURE or outcome is not Outcome.MEASURED
     if not target_given and not row_problems:
         if not _is_empty(field["uncertainty"]):
@@ -415,7 +415,7 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
     return rows
 
 
-def _further_values(field: dict[str, object], properties: Sequence[str],
+def _further_values(field: dict[str, object], properties: Sequence[str], rules: IngestRules,
                     problems: list[str]) -> dict[str, tuple[float, float | None]]:
     """{property: (value, uncertainty)} of the further measured properties the row gives."""
     given = {}
@@ -426,6 +426,11 @@ def _further_values(field: dict[str, object], properties: Sequence[str],
                 problems.append(f"{sd_column} given but {value_column} is empty")
             continue
         value = _parse_number(field[value_column], value_column, problems)
+        limits = rules.property_limits.get(name, (None, None))
+        if value is not None and not within(value, limits):
+            problems.append(f"{value_column} {_text(field[value_column])!r} is outside {name}'s physical limits "
+                            f"{format_limits(limits)} (campaign.properties: minimum/maximum)")
+            value = None
         sd = None if _is_empty(field[sd_column]) else _parse_number(field[sd_column], sd_column, problems)
         if sd is not None and sd < 0:
             problems.append(f"{sd_column} {_text(field[sd_column])!r} is negative")

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -53,13 +54,15 @@ class IngestRules:
     """How strict ingest is about values.
 
     Attributes:
-        limits: The property's physical (min, max), None for no limit; outside them is a typo.
+        limits: The target's physical (min, max), None for no limit; outside them is a typo.
+        property_limits: The same for further measured properties, by name (absent: none).
         plausible_ranges: A value more than this many measured ranges beyond the lowest or highest
             current value needs confirming; None: no plausibility check.
         confirm: Every value of the file is confirmed (`confirm=true` on the command line).
     """
 
     limits: tuple[float | None, float | None] = (None, None)
+    property_limits: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
     plausible_ranges: float | None = None
     confirm: bool = False
 

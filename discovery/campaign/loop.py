@@ -253,6 +253,8 @@ class Campaign:
                             property_name: str | None = None) -> int:
         """Round-0 measurements of the target (or of a further measured property) from a table;
         bad rows are recorded as failures, not fatal."""
+        c = self.settings.campaign
+        limits = c.limits if property_name is None else next(p.limits for p in c.properties if p.name == property_name)
         molecules, rows, failures = [], [], []
         numeric = pd.to_numeric(values, errors="coerce")
         for text, value in zip(smiles, numeric):
@@ -264,9 +266,10 @@ class Campaign:
             if not np.isfinite(value):
                 failures.append((molecule.identity, molecule.smiles, "seed data", "no numeric value"))
                 continue
-            if property_name is None and not within(float(value), self.settings.campaign.limits):
+            if not within(float(value), limits):
+                what = "value" if property_name is None else property_name
                 failures.append((molecule.identity, molecule.smiles, "seed data",
-                                 f"value {value:g} outside the physical limits {format_limits(self.settings.campaign.limits)}"))
+                                 f"{what} {value:g} outside the physical limits {format_limits(limits)}"))
                 continue
             molecules.append((molecule.identity, molecule.smiles, "seed", ""))
             rows.append((molecule.identity, float(value)))
@@ -287,7 +290,8 @@ class Campaign:
         two ingests at once cannot both store one row. `confirm`: the lab vouches for every value
         the plausibility check would refuse."""
         c = self.settings.campaign
-        rules = IngestRules(limits=c.limits, plausible_ranges=c.plausible_ranges, confirm=confirm)
+        rules = IngestRules(limits=c.limits, property_limits={p.name: p.limits for p in c.properties},
+                            plausible_ranges=c.plausible_ranges, confirm=confirm)
         with self.store.transaction() as db:
             latest = self.store.latest_round()
             answering = 0 if latest is None else latest.round
@@ -601,7 +605,7 @@ class Campaign:
             pool_values[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed, for_acquisition=True).latent_draws
             measured_values[prop.name] = model.predict(training.X_measured, n_draws=n_draws, seed=seed,
                                                        for_acquisition=True).latent_draws
-            predictions[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed)
+            predictions[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed).clipped(*prop.limits)
             value = data.measured.set_index("identity")["value"]
             known[prop.name] = training.measured["identity"].map(value).to_numpy(float)
         further = FurtherOutcomes(

@@ -86,6 +86,9 @@ class PropertySettings:
         at_least, at_most: The property is a constraint: a candidate must lie at or above /
             at or below these (property units); both give a window.
         unit: Its unit, for display.
+        minimum, maximum: A measured property's physical limits (e.g. 0 for a boiling point in
+            K; None: none): its predicted intervals are clipped to them and a lab value outside
+            them is refused as a typo, as `target_min` / `target_max` do for the target.
     """
 
     name: str
@@ -95,6 +98,8 @@ class PropertySettings:
     at_least: float | None = None
     at_most: float | None = None
     unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
 
     def __post_init__(self) -> None:
         coerce_enums(self, f"campaign.properties.{self.name}.")
@@ -109,6 +114,15 @@ class PropertySettings:
             raise ConfigError(f"{where}: give either direction (an objective) or at_least/at_most (a constraint)")
         if None not in (self.at_least, self.at_most) and not self.at_least < self.at_most:
             raise ConfigError(f"{where}: at_least must be below at_most, got {self.at_least} and {self.at_most}")
+        if self.limits != (None, None) and self.source is PropertySource.COMPUTED:
+            raise ConfigError(f"{where}: minimum and maximum are a measured property's physical limits")
+        if None not in self.limits and not self.minimum < self.maximum:
+            raise ConfigError(f"{where}: minimum must be below maximum, got {self.minimum} and {self.maximum}")
+
+    @property
+    def limits(self) -> tuple[float | None, float | None]:
+        """Physical (minimum, maximum); None where unbounded."""
+        return self.minimum, self.maximum
 
     def describe(self) -> str:
         """In a chemist's words, e.g. "gap_ev >= 6 eV" or "gap_ev: maximised"."""
