@@ -10,7 +10,8 @@ Problems (each fitted by every method in turn, so the methods share the machine'
 - `freesolv`: the seed paper's FreeSolv benchmark (`../shared/benchmarks/qmex_dgs/`), its own
   descriptors and categories, the three headline splits at each `--freesolv-n-in` (default 200);
   test RMSE and coverage.
-- `polymers`: the 45 seed polymers of `polymer_dielectric` (log target, the campaign's settings).
+- `polymers`: the 45 seed polymers of `polymer_dielectric` with the campaign's model settings
+  (`conf/campaign/polymer_dielectric.yaml`: descriptors, log target, calibration, sampler budget).
 - `synthetic`: N = 5,000 x 2,000 columns with a known sparse truth (Gibbs only; NUTS would take hours).
 Health is the worst figure over the judged variables (alpha, sigma, tau, beta).
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from discovery.files import atomic_write_text
 
@@ -73,8 +75,9 @@ def problems(names: list[str], freesolv_n_in: tuple[int, ...] = (200,)) -> list[
         features = featurize(list(table["psmiles"]), "fast", cache=ROOT / "discovery-runs" / "cache" / "descriptors.sqlite",
                              progress=False)
         ok = (features["status"] == "ok").to_numpy()
+        params = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "campaign" / "polymer_dielectric.yaml"))
         out.append({"name": "45 seed polymers", "X": features[ok].reset_index(drop=True),
-                    "y": table["dielectric_constant"].to_numpy(float)[ok], "params": {"target_transform": "log"}})
+                    "y": table["dielectric_constant"].to_numpy(float)[ok], "params": params["model"]["params"]})
     if "synthetic" in names:
         rng = np.random.default_rng(0)
         n, n_descriptors, n_categories = 5000, 40, 48
@@ -92,11 +95,14 @@ def problems(names: list[str], freesolv_n_in: tuple[int, ...] = (200,)) -> list[
 def fit(problem: dict, method: str, seed: int, max_draws: int | None) -> dict:
     from discovery.model.bayes import BayesianILR
 
-    sampler = {"method": method} | ({"max_draws": max_draws} if max_draws is not None and method == "gibbs" else {})
+    params = dict(problem["params"])
+    sampler = params.pop("sampler", {}) | {"method": method}
+    if max_draws is not None and method == "gibbs":
+        sampler["max_draws"] = max_draws
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = BayesianILR(seed=seed, sampler=sampler, **problem["params"]).fit(problem["X"], problem["y"])
+        model = BayesianILR(seed=seed, sampler=sampler, **params).fit(problem["X"], problem["y"])
     seconds = time.perf_counter() - start
     d = model.diagnostics_
     c = d.calibration
