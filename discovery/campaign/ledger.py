@@ -2,17 +2,16 @@
 
 The store never deletes nor edits a measurement: every row of a results file adds a record, and a
 correction or retraction names the record it replaces (`replaces`). The records nobody replaced
-are the current ones, which the model uses. `plan` checks each row against the stored records:
-
-Each record is of one property: the campaign's target or a further measured property
-(`campaign.properties`); a row acts on the records of its own property only.
+are the current ones, which the model uses. Each record is of one property, the campaign's target
+or a further measured property (`campaign.properties`), and a row acts on the records of its own
+property only. `plan` checks each row against the stored records:
 
 - a new measurement (or failed experiment) equal to one already recorded for the molecule is
   skipped, so ingesting a file twice stores nothing the second time, even after a correction;
 - `correct` / `retract` replace the molecule's one current record, or the one named in
   `measurement_id` when it has several (replicates); a retraction naming a record retracts it,
-  whatever its property; a record already replaced cannot be
-  replaced again (correct its correction instead);
+  whatever its property; a record already replaced cannot be replaced again (correct its
+  correction instead);
 - a value far outside everything measured (more than `plausible_ranges` times the measured range
   beyond it) is refused unless the row or the whole ingest is confirmed: `1e308` for a
   permittivity is a typo until someone says it is not.
