@@ -348,13 +348,22 @@ def test_further_properties_are_validated_at_the_config_boundary(tmp_path, looku
         _settings(tmp_path, lookup, *overrides)
 
 
-def test_a_measured_further_property_gets_a_model_of_its_own_in_a_backtest(tmp_path, lookup):
-    def polarity(smiles: str) -> float:
-        return Descriptors.TPSA(Chem.MolFromSmiles(smiles))
+def _polarity(smiles: str) -> float:
+    """A stand-in for a second measured property: the topological polar surface area (Å²)."""
+    return Descriptors.TPSA(Chem.MolFromSmiles(smiles))
 
+
+@pytest.fixture()
+def lookup_with_polarity(lookup):
+    """The lookup table with a second property column, `tpsa_measured`."""
     table = pd.read_csv(lookup)
-    table["tpsa_measured"] = table["smiles"].map(polarity)
+    table["tpsa_measured"] = table["smiles"].map(_polarity)
     table.to_csv(lookup, index=False)
+    return lookup
+
+
+def test_a_measured_further_property_gets_a_model_of_its_own_in_a_backtest(tmp_path, lookup_with_polarity):
+    lookup, polarity = lookup_with_polarity, _polarity
     settings = _settings(tmp_path, lookup, "acquisition=ehvi", "campaign.properties=[{name: polarity, source: measured, "
                          "column: tpsa_measured, at_most: 21.0, unit: A2}]")
     campaign = _run(settings, Parts())
@@ -376,13 +385,8 @@ def test_a_measured_further_property_gets_a_model_of_its_own_in_a_backtest(tmp_p
     campaign.close()
 
 
-def test_a_lab_campaign_takes_partial_results_of_several_properties(tmp_path, lookup):
-    def polarity(smiles: str) -> float:
-        return Descriptors.TPSA(Chem.MolFromSmiles(smiles))
-
-    table = pd.read_csv(lookup)
-    table["tpsa_measured"] = table["smiles"].map(polarity)
-    table.to_csv(lookup, index=False)
+def test_a_lab_campaign_takes_partial_results_of_several_properties(tmp_path, lookup_with_polarity):
+    lookup, polarity = lookup_with_polarity, _polarity
     settings = _settings(tmp_path, lookup, "campaign.mode=propose", "acquisition=ehvi",
                          "campaign.properties=[{name: polarity, source: measured, column: tpsa_measured, at_most: 21.0}]")
     settings.campaign_dir.mkdir(parents=True, exist_ok=True)

@@ -303,19 +303,11 @@ def select_pareto_batch(
         measured_score = score(to_unit(measured.objectives)).masked_fill(~torch.as_tensor(measured_feasible), 0.0)
         level = measured_score.amax(dim=1).clamp_min(0.0)
         pool_score = score(unit_pool).masked_fill(~feasible_t, -torch.inf)
-        for _ in range(batch_size):
-            candidates = tie_order[available[tie_order]]
-            if len(candidates) == 0:
-                break
-            gain = weight[candidates] * (pool_score[:, candidates] - level[:, None]).clamp_min(0.0).mean(dim=0).double().numpy()
-            best_at = int(np.argmax(gain))
-            pick = int(candidates[best_at])
-            picks.append(pick)
-            gains.append(float(gain[best_at]))
-            available[pick] = False
-            if after_pick is not None:
-                after_pick(pick, available)
-            level = torch.maximum(level, pool_score[:, pick])
+        picks, gains = _greedy(
+            batch_size, available, tie_order, after_pick,
+            gain_of=lambda rows: weight[rows] * (pool_score[:, rows] - level[:, None]).clamp_min(0.0)
+            .mean(dim=0).double().numpy(),
+            picked=lambda pick: torch.maximum(level, pool_score[:, pick], out=level))
     elif criterion is Criterion.HYPERVOLUME:
         # lazy greedy: every candidate's bound is an upper bound of its gain, tightened to the
         # gain itself when computed; gains only shrink as the batch grows
@@ -334,22 +326,36 @@ def select_pareto_batch(
                 improves = fronts.hvi_bound(unit_pool[:, pick : pick + 1], feasible_t[:, pick : pick + 1])[:, 0] > 0
                 fronts.add(unit_pool[:, pick], improves)
     else:
-        open_draws = torch.ones(pool.n_draws, dtype=torch.bool)
-        for _ in range(batch_size):
-            candidates = tie_order[available[tie_order]]
-            if len(candidates) == 0:
-                break
-            score = weight[candidates] * (improve[:, candidates] & open_draws[:, None]).double().mean(dim=0).numpy()
-            best = int(np.argmax(score))
-            pick = int(candidates[best])
-            picks.append(pick)
-            gains.append(float(score[best]))
-            available[pick] = False
-            if after_pick is not None:
-                after_pick(pick, available)
-            open_draws &= ~improve[:, pick]
+        open_draws = torch.ones(pool.n_draws, dtype=torch.bool)  # draws no pick has improved yet
+        picks, gains = _greedy(
+            batch_size, available, tie_order, after_pick,
+            gain_of=lambda rows: weight[rows] * (improve[:, rows] & open_draws[:, None]).double().mean(dim=0).numpy(),
+            picked=lambda pick: open_draws.logical_and_(~improve[:, pick]))
     rows = np.asarray(picks, dtype=int)
     return ParetoChoice(rows, np.asarray(gains), p_feasible[rows], p_improve[rows], center + signs * scale * reference)
+
+
+def _greedy(batch_size: int, available: np.ndarray, tie_order: np.ndarray,
+            after_pick: Callable[[int, np.ndarray], None] | None, *, gain_of: Callable[[np.ndarray], np.ndarray],
+            picked: Callable[[int], object]) -> tuple[list[int], list[float]]:
+    """Plain greedy batch: each pick is the available candidate of the largest `gain_of(rows)`
+    (first in `tie_order` among equals); `picked(pick)` updates the state the gains depend on."""
+    picks: list[int] = []
+    gains: list[float] = []
+    for _ in range(batch_size):
+        candidates = tie_order[available[tie_order]]
+        if len(candidates) == 0:
+            break
+        gain = gain_of(candidates)
+        best = int(np.argmax(gain))
+        pick = int(candidates[best])
+        picks.append(pick)
+        gains.append(float(gain[best]))
+        available[pick] = False
+        if after_pick is not None:
+            after_pick(pick, available)
+        picked(pick)
+    return picks, gains
 
 
 def _lazy_pick(gain_of, bound: np.ndarray, available: np.ndarray, tie_order: np.ndarray) -> tuple[int, float]:
