@@ -141,8 +141,12 @@ def test_several_properties_show_the_front_the_proposals_and_the_binding_constra
         gap_ev=np.linspace(6.0, 9.5, q), boiling_point_k=np.linspace(400, 500, q),
         boiling_point_k_lower_90=np.linspace(380, 480, q), boiling_point_k_upper_90=np.linspace(420, 520, q),
         prob_meets_constraints=np.linspace(1.0, 0.6, q), prob_extends_front=np.linspace(0.9, 0.1, q))
+    held_out = pd.DataFrame({"smiles": ["C", "CC", "CCC", "CCCC"], "y": [400.0, 410.0, 420.0, 430.0],
+                             "mean": [401.0, 409.0, 425.0, 430.0], "pit": [0.4, 0.6, 0.1, 0.5]})
+    held_out = held_out.assign(lower_90=held_out["mean"] - 3, upper_90=held_out["mean"] + 3)
     further = (FurtherProperty("boiling_point_k", "boiling_point_k: maximised", "K", direction=data.direction,
-                               measured=boiling, modelled=True, health="chains disagree (max R-hat 1.08)"),
+                               measured=boiling, modelled=True, health="chains disagree (max R-hat 1.08)",
+                               cv=held_out),
                FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", at_least=6.0, measured=gap))
     html = render_report(dataclasses.replace(data, proposals=proposals, further=further), tmp_path / "r.html").read_text()
     section = html[html.index('<section id="properties">'):]
@@ -156,7 +160,9 @@ def test_several_properties_show_the_front_the_proposals_and_the_binding_constra
     second_best = data.direction.best(values[(measured["candidate_id"] != best["candidate_id"]).to_numpy()])
     assert rows["gap ev (eV)"][6].startswith("yes: the best measured molecule")
     assert rows["gap ev (eV)"][6].endswith(f"the best that meets every constraint has {number(second_best)}")
-    assert rows["boiling point k (K)"][5] == "chains disagree (max R-hat 1.08)"
+    # its own model's leave-one-out: errors 1, 1, 5, 0 K, three within the ±3 K intervals
+    assert rows["boiling point k (K)"][5] == (f"held out: RMSE {number(np.sqrt(27 / 4))} K, 75 % inside their 90 % "
+                                              "intervals (4 molecules); chains disagree (max R-hat 1.08)")
     assert len(re.findall(r'src="data:image/png;base64,', section)) == 2
     assert re.search(r"<th[^>]*>\s*P\(extends front\)\s*</th>", html)
 

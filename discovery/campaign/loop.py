@@ -37,7 +37,7 @@ from discovery.features.fingerprints import morgan_fingerprints
 from discovery.model import Prediction, PropertyModel
 from discovery.model.feasibility import FeasibilityModel
 from discovery.pool import Pool, ScreeningMethod, generate_pool
-from discovery.report import FurtherProperty
+from discovery.report import FurtherProperty, loo_summary
 from discovery.tables import PARETO_PROPOSALS, PROPOSALS, further_columns
 
 log = logging.getLogger("discovery.campaign")
@@ -193,7 +193,9 @@ class Campaign:
         self.store = collaborators.store
         self.parts = collaborators
         self._lookup: dict[str | None, pd.DataFrame] = {}  # parsed lookup tables, by property (None: target)
-        self._further_health: dict[str, str] = {}  # this run's further models' sampler warnings, for the report
+        # this run's further models (`campaign.properties`): sampler warnings and fits, for the report
+        self._further_health: dict[str, str] = {}
+        self._further_fits: dict[str, tuple[PropertyModel, TrainingData]] = {}
 
     @classmethod
     def open(cls, settings: RunSettings) -> Campaign:
@@ -585,7 +587,7 @@ class Campaign:
         from a model of its own (the campaign's model, fitted on the molecules where that property
         was measured), with that model's reported predictions for the pool."""
         c = self.settings.campaign
-        self._further_health = {}
+        self._further_health, self._further_fits = {}, {}
         if not c.properties:
             return None, {}
         n_draws = self.settings.acquisition.n_draws or 512
@@ -602,6 +604,7 @@ class Campaign:
             model.fit(data.X, data.y, noise_sd=data.known_noise if model.capabilities.known_noise else None)
             if model.diagnostics_ is not None and model.diagnostics_.warnings:
                 self._further_health[prop.name] = "; ".join(model.diagnostics_.warnings)
+            self._further_fits[prop.name] = (model, data)
             pool_values[prop.name] = model.predict(pool.X, n_draws=n_draws, seed=seed, for_acquisition=True).latent_draws
             measured_values[prop.name] = model.predict(training.X_measured, n_draws=n_draws, seed=seed,
                                                        for_acquisition=True).latent_draws
@@ -692,9 +695,14 @@ class Campaign:
             values = self.store.measured_molecules(prop.name).set_index("candidate_id")["value"]
         else:
             values = pd.Series(training.X_measured[prop.name].to_numpy(float), index=training.measured["candidate_id"])
+        cv = None
+        if prop.name in self._further_fits:
+            model, data = self._further_fits[prop.name]
+            noise = data.known_noise if model.capabilities.known_noise else None
+            cv = loo_summary(model, data.X, data.y, prop.limits, noise)
         return FurtherProperty(name=prop.name, description=prop.describe(), unit=prop.unit, direction=prop.direction,
                                at_least=prop.at_least, at_most=prop.at_most, measured=values, modelled=modelled,
-                               health=self._further_health.get(prop.name, ""))
+                               health=self._further_health.get(prop.name, ""), cv=cv)
 
     def _round_report(self, round_number: int, model: PropertyModel, training: TrainingData, pool: PoolData,
                       prediction: Prediction) -> RoundReport:

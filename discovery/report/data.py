@@ -52,6 +52,8 @@ class FurtherProperty:
             every one; measured only for some).
         modelled: Measured by the lab and predicted by a model of its own.
         health: That model's sampler warnings in words ("": none, or not modelled).
+        cv: That model's leave-one-out predictions of its measured molecules (the `cv` table,
+            `CV_COLUMNS`), or None.
     """
 
     name: str
@@ -63,6 +65,13 @@ class FurtherProperty:
     measured: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     modelled: bool = False
     health: str = ""
+    cv: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.cv is not None:
+            missing = [c for c in CV_COLUMNS if c not in self.cv.columns]
+            if missing:
+                raise ValueError(f"FurtherProperty.cv lacks columns {missing} (has {list(self.cv.columns)})")
 
     @property
     def label(self) -> str:

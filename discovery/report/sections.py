@@ -301,7 +301,14 @@ def several_properties(data: ReportData, options: ReportOptions) -> str | None:
         role = (f"objective, {'maximised' if prop.direction is Direction.MAX else 'minimised'}" if not prop.is_constraint
                 else "constraint: " + prop.description)
         source = "measured by the lab, a model of its own" if prop.modelled else "computed for every candidate"
-        health = ("–" if not prop.modelled else prop.health or "no warnings")
+        health = ("–" if not prop.modelled else prop.health or "no sampler warnings")
+        if prop.cv is not None and len(prop.cv):
+            cv = prop.cv
+            rmse = float(np.sqrt(np.mean((cv["y"] - cv["mean"]) ** 2)))
+            inside = float(np.mean((cv["y"] >= cv["lower_90"]) & (cv["y"] <= cv["upper_90"])))
+            unit = f" {prop.unit}" if prop.unit else ""
+            health = (f"held out: RMSE {number(rmse)}{unit}, {percent(inside)} inside their 90 % intervals "
+                      f"({len(cv)} molecules); {health}")
         meets = "–"
         if prop.is_constraint and known.any():
             meets = f"{int(prop.meets(values[prop.name]).sum())} of {int(known.sum())}"
