@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from discovery.objective import Direction
 from discovery.report.data import observed_coverage
@@ -196,6 +197,7 @@ def properties_figure(
     y_label: str,
     y_bounds: tuple[float | None, float | None],
     staircase: tuple[Direction, Direction] | None,
+    log_x: bool = False,
 ) -> Figure:
     """The measured molecules and the proposals in the plane of the target (x) and one further
     property (y).
@@ -208,6 +210,8 @@ def properties_figure(
         y_bounds: The y property's constraint (at_least, at_most); None where unbounded.
         staircase: The two objectives' directions when the plane holds the whole front (two
             objectives, both drawn), to draw the region it dominates; else None.
+        log_x: A log axis for the target (a log-scale model: its intervals are skewed).
+    The axes frame the points and the constraint, not the intervals, which may run off the edge.
     """
     x_label, y_label = _plain(x_label), _plain(y_label)
     known = measured[np.isfinite(measured["y"].to_numpy(float))]
@@ -246,9 +250,27 @@ def properties_figure(
                         label="proposals (90 % intervals)")
             for rank, px, py in zip(proposals["rank"], proposals["x"], proposals["y"]):
                 ax.annotate(str(rank), (px, py), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color=ORANGE)
-        ax.set(xlabel=x_label, ylabel=y_label)
+        if log_x:  # ticks at 1, 2 and 5 per decade, in plain numbers
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        xs = np.r_[known["x"].to_numpy(float), proposals["x"].to_numpy(float)]
+        ys = np.r_[known["y"].to_numpy(float), proposals["y"].to_numpy(float), [b for b in y_bounds if b is not None]]
+        ax.set(xlim=_framed(xs, log_x), ylim=_framed(ys, False), xlabel=x_label, ylabel=y_label)
         fig.legend(loc="outside lower center", ncols=2, fontsize=8.5)
     return fig
+
+
+def _framed(values: np.ndarray, log: bool, pad: float = 0.08) -> tuple[float, float]:
+    """Axis limits around the finite `values` with a margin (in log space for a log axis)."""
+    values = values[np.isfinite(values) & ((values > 0) if log else True)]
+    if len(values) == 0:
+        return (1.0, 10.0) if log else (0.0, 1.0)
+    low, high = (np.log10(values.min()), np.log10(values.max())) if log else (values.min(), values.max())
+    margin = pad * (high - low) if high > low else 0.5 if log else max(abs(high) * 0.1, 1.0)
+    low, high = low - margin, high + margin
+    return (10**low, 10**high) if log else (float(low), float(high))
 
 
 def progress_figure(measured: pd.DataFrame, direction: Direction, label: str) -> Figure:
