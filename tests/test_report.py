@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from discovery.model import FitDiagnostics
+from discovery.objective import Constraint
 from discovery.report import FurtherProperty, ReportData, ReportOptions, build_html, observed_coverage, predictive_summary, render_report
 from discovery.report.demo import build_demo_data
 from discovery.report.format import interval, number, percent
@@ -114,7 +115,7 @@ def test_user_text_is_escaped_and_bad_smiles_do_not_crash(demo, tmp_path):
 def test_further_properties_get_their_own_columns_and_are_named_in_the_proposals_lead(demo, tmp_path):
     data, _, _ = demo
     proposals = data.proposals.assign(gap_ev=np.linspace(6.0, 9.5, len(data.proposals)))
-    gap = FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", at_least=6.0,
+    gap = FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", constraints=(Constraint("gap_ev", "at_least", 6.0),),
                           measured=pd.Series(7.0, index=data.measured["candidate_id"]))
     weighed = dataclasses.replace(data, proposals=proposals, further=(gap,))
     html = render_report(weighed, tmp_path / "r.html").read_text()
@@ -147,7 +148,7 @@ def test_several_properties_show_the_front_the_proposals_and_the_binding_constra
     further = (FurtherProperty("boiling_point_k", "boiling_point_k: maximised", "K", direction=data.direction,
                                measured=boiling, modelled=True, health="chains disagree (max R-hat 1.08)",
                                cv=held_out),
-               FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", at_least=6.0, measured=gap))
+               FurtherProperty("gap_ev", "gap_ev >= 6 eV", "eV", constraints=(Constraint("gap_ev", "at_least", 6.0),), measured=gap))
     html = render_report(dataclasses.replace(data, proposals=proposals, further=further), tmp_path / "r.html").read_text()
     section = html[html.index('<section id="properties">'):]
     section = section[:section.index("</section>")]

@@ -701,7 +701,7 @@ class Campaign:
             noise = data.known_noise if model.capabilities.known_noise else None
             cv = loo_summary(model, data.X, data.y, prop.limits, noise)
         return FurtherProperty(name=prop.name, description=prop.describe(), unit=prop.unit, direction=prop.direction,
-                               at_least=prop.at_least, at_most=prop.at_most, measured=values, modelled=modelled,
+                               constraints=prop.constraints, measured=values, modelled=modelled,
                                health=self._further_health.get(prop.name, ""), cv=cv)
 
     def _round_report(self, round_number: int, model: PropertyModel, training: TrainingData, pool: PoolData,

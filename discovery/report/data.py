@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from discovery.model import FitDiagnostics, PropertyModel, TargetTransform, molecule_groups
-from discovery.objective import Direction
+from discovery.objective import Constraint, Direction
 from discovery.tables import PROPOSALS
 
 MEASURED_COLUMNS = ("smiles", "value", "round", "candidate_id")
@@ -47,7 +47,7 @@ class FurtherProperty:
         description: In words, e.g. "gap_ev >= 3 eV" or "boiling_point_k: maximised".
         unit: For axis labels ("" when dimensionless).
         direction: Max or min for a further objective; None for a constraint.
-        at_least, at_most: A constraint's bounds, property units (None: no bound).
+        constraints: The property's constraints (none for an objective), property units.
         measured: Its value for the measured molecules, indexed by candidate_id (computed for
             every one; measured only for some).
         modelled: Measured by the lab and predicted by a model of its own.
@@ -60,8 +60,7 @@ class FurtherProperty:
     description: str
     unit: str = ""
     direction: Direction | None = None
-    at_least: float | None = None
-    at_most: float | None = None
+    constraints: tuple[Constraint, ...] = ()
     measured: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     modelled: bool = False
     health: str = ""
@@ -83,13 +82,11 @@ class FurtherProperty:
         return self.direction is None
 
     def meets(self, values: np.ndarray | pd.Series) -> np.ndarray:
-        """Whether each value meets the constraint (always True for an objective; False for NaN)."""
+        """Whether each value meets every constraint (always True for an objective; False for NaN)."""
         values = np.asarray(values, dtype=np.float64)
         ok = np.isfinite(values) | (not self.is_constraint)
-        if self.at_least is not None:
-            ok &= values >= self.at_least
-        if self.at_most is not None:
-            ok &= values <= self.at_most
+        for constraint in self.constraints:
+            ok &= constraint.bound.satisfied(values, constraint.threshold)
         return ok
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import matplotlib
@@ -195,7 +195,7 @@ def properties_figure(
     proposals: pd.DataFrame,
     x_label: str,
     y_label: str,
-    y_bounds: tuple[float | None, float | None],
+    thresholds: Sequence[float],
     staircase: tuple[Direction, Direction] | None,
     log_x: bool = False,
 ) -> Figure:
@@ -207,7 +207,7 @@ def properties_figure(
             of the feasible measured Pareto front).
         proposals: rank, x, x_lower, x_upper, y, y_lower, y_upper (the 90 % intervals; equal to
             y for a computed property).
-        y_bounds: The y property's constraint (at_least, at_most); None where unbounded.
+        thresholds: The y property's constraint thresholds (none for an objective).
         staircase: The two objectives' directions when the plane holds the whole front (two
             objectives, both drawn), to draw the region it dominates; else None.
         log_x: A log axis for the target (a log-scale model: its intervals are skewed).
@@ -217,11 +217,9 @@ def properties_figure(
     known = measured[np.isfinite(measured["y"].to_numpy(float))]
     with _figure(5.6, 4.6) as fig:
         ax = fig.add_subplot()
-        for bound in y_bounds:
-            if bound is not None:
-                ax.axhline(bound, color=RED, ls="--", lw=1.1, zorder=1)
-        low, high = y_bounds
-        if low is not None or high is not None:
+        for threshold in thresholds:
+            ax.axhline(threshold, color=RED, ls="--", lw=1.1, zorder=1)
+        if len(thresholds):
             ax.plot([], [], color=RED, ls="--", lw=1.1, label="constraint")
         feasible = known["feasible"].to_numpy(bool)
         ax.scatter(known["x"][feasible], known["y"][feasible], s=26, color=BLUE, alpha=0.8, lw=0,
@@ -256,7 +254,7 @@ def properties_figure(
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value)))
             ax.xaxis.set_minor_formatter(NullFormatter())
         xs = np.r_[known["x"].to_numpy(float), proposals["x"].to_numpy(float)]
-        ys = np.r_[known["y"].to_numpy(float), proposals["y"].to_numpy(float), [b for b in y_bounds if b is not None]]
+        ys = np.r_[known["y"].to_numpy(float), proposals["y"].to_numpy(float), list(thresholds)]
         ax.set(xlim=_framed(xs, log_x), ylim=_framed(ys, False), xlabel=x_label, ylabel=y_label)
         fig.legend(loc="outside lower center", ncols=2, fontsize=8.5)
     return fig

@@ -332,7 +332,7 @@ def several_properties(data: ReportData, options: ReportOptions) -> str | None:
         staircase = (data.direction, prop.direction) if len(objectives) == 2 and not prop.is_constraint else None
         figure = figures.properties_figure(
             pd.DataFrame({"x": target, "y": values[prop.name], "feasible": feasible, "on_front": on_front}), drawn,
-            data.target_label, prop.label, (prop.at_least, prop.at_most), staircase, log_x=data.model_scale is not None)
+            data.target_label, prop.label, [c.threshold for c in prop.constraints], staircase, log_x=data.model_scale is not None)
         plots.append(_figure(figure, options.figure_dpi, f"{data.target_label} against {prop.label}",
                              f"Measured molecules and this round's proposals by {data.target_label} and {prop.label}; "
                              "circled: the measured Pareto front. Bars are 90 % intervals of a new measurement."))
