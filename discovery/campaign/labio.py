@@ -355,11 +355,8 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
 
     value = None
     if not _is_empty(field["value"]):
-        value = _parse_number(field["value"], "value", row_problems)
-        if value is not None and not within(value, rules.limits):
-            row_problems.append(f"value {_text(field['value'])!r} is outside the property's physical limits "
-                                f"{format_limits(rules.limits)} (campaign.target_min/target_max)")
-            value = None
+        value = _parse_value(field["value"], "value", rules.limits, "the property's physical limits",
+                             "campaign.target_min/target_max", row_problems)
         if outcome is Outcome.FAILED or action is Action.RETRACT:
             what = "a failed experiment" if outcome is Outcome.FAILED else "a retraction"
             row_problems.append(f"{what} has no value: leave value empty")
@@ -375,12 +372,7 @@ def _read_row(number: int, cells: list[object], columns: dict[str, int], rules: 
     if reason is None and (outcome is not Outcome.MEASURED or action is not Action.MEASURE):
         what = {Action.CORRECT: "a correction", Action.RETRACT: "a retraction"}.get(action, "a failed experiment")
         row_problems.append(f"{what} needs a reason (e.g. 'typo' or 'decomposed on drying')")
-    uncertainty = None
-    if not _is_empty(field["uncertainty"]):
-        uncertainty = _parse_number(field["uncertainty"], "uncertainty", row_problems)
-        if uncertainty is not None and uncertainty < 0:
-            row_problems.append(f"uncertainty {_text(field['uncertainty'])!r} is negative")
-            uncertainty = None
+    uncertainty = _parse_sd(field["uncertainty"], "uncertainty", row_problems)
     measurement_id = None
     if not _is_empty(field["measurement_id"]):
         text = _text(field["measurement_id"])
@@ -425,16 +417,10 @@ def _further_values(field: dict[str, object], properties: Sequence[str], rules: 
             if not _is_empty(field[sd_column]):
                 problems.append(f"{sd_column} given but {value_column} is empty")
             continue
-        value = _parse_number(field[value_column], value_column, problems)
-        limits = rules.property_limits.get(name, (None, None))
-        if value is not None and not within(value, limits):
-            problems.append(f"{value_column} {_text(field[value_column])!r} is outside {name}'s physical limits "
-                            f"{format_limits(limits)} (campaign.properties: minimum/maximum)")
-            value = None
-        sd = None if _is_empty(field[sd_column]) else _parse_number(field[sd_column], sd_column, problems)
-        if sd is not None and sd < 0:
-            problems.append(f"{sd_column} {_text(field[sd_column])!r} is negative")
-        elif value is not None:
+        value = _parse_value(field[value_column], value_column, rules.property_limits.get(name, (None, None)),
+                             f"{name}'s physical limits", "campaign.properties: minimum/maximum", problems)
+        sd = _parse_sd(field[sd_column], sd_column, problems)
+        if value is not None:  # a bad SD has its problem listed: the row is refused whole
             given[name] = (value, sd)
     return given
 
@@ -610,6 +596,27 @@ def within(value: float, limits: tuple[float | None, float | None]) -> bool:
 def format_limits(limits: tuple[float | None, float | None]) -> str:
     low, high = limits
     return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+
+
+def _parse_value(raw: object, column: str, limits: tuple[float | None, float | None], what: str, setting: str,
+                 problems: list[str]) -> float | None:
+    """A measured value: a number within the property's physical `limits` (`what`, set by `setting`)."""
+    value = _parse_number(raw, column, problems)
+    if value is not None and not within(value, limits):
+        problems.append(f"{column} {_text(raw)!r} is outside {what} {format_limits(limits)} ({setting})")
+        return None
+    return value
+
+
+def _parse_sd(raw: object, column: str, problems: list[str]) -> float | None:
+    """A measurement's SD, >= 0; None when the cell is empty or bad (then with its problem)."""
+    if _is_empty(raw):
+        return None
+    sd = _parse_number(raw, column, problems)
+    if sd is not None and sd < 0:
+        problems.append(f"{column} {_text(raw)!r} is negative")
+        return None
+    return sd
 
 
 def _parse_number(raw: object, column: str, problems: list[str]) -> float | None:
