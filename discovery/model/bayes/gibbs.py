@@ -25,9 +25,11 @@ r_i = σ²/ω_i + s_i². The rows are then heteroscedastic, so the n-space form 
 Student-t likelihood the residual is split first: its t part e_i given the residual and ω_i is
 Gaussian, and ω_i given e_i is the usual gamma (exact data augmentation).
 
-With many more molecules than columns (n²P > P³, the P-space form) each Metropolis step costs a
-P × P factorisation; there the data pin σ down given θ, so σ is slice-sampled from that
-conditional after step 2 and only the τ_g take Metropolis steps.
+With many more molecules than columns (n²P > P³, the P-space form) the precision is factorised
+in two blocks, the interaction columns first: a step of τ_1 (or the new λ, c² and σ of each
+sweep) costs a factorisation of the interaction block, a step of τ_0 only that of the intercept
+and main effects' Schur complement. There the data pin σ down given θ, so σ is slice-sampled
+from that conditional after step 2 and only the τ_g take Metropolis steps.
 
 Everything runs on the standardised scale of `RegressionProblem`. This module imports only
 numpy and scipy, so a worker process running chains starts fast.
@@ -92,43 +94,91 @@ class ChainDraws:
 class _Marginal:
     """N(y; 0, Σ), Σ = R + X D Xᵀ, with R = diag(r) the noise variances and D = diag(d) the prior
     variances of θ = (α, β): its log density (constant dropped) and exact draws of θ given y.
+    This is the n-space form: it factorises Σ (n × n) itself, K = X D Xᵀ given."""
 
-    With `K` = X D Xᵀ (n × n) the n-space form factorises Σ itself; with `gram` = XᵀX (and a
-    homoscedastic R) the P-space form factorises Q = D⁻¹ + XᵀR⁻¹X (Woodbury).
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, d: np.ndarray, r: np.ndarray, K: np.ndarray | None = None,
-                 gram: np.ndarray | None = None, Xty: np.ndarray | None = None) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, d: np.ndarray, r: np.ndarray, K: np.ndarray) -> None:
         self.X, self.y, self.d, self.r = X, y, d, r
-        n, p = X.shape
-        if K is not None:
-            sigma_matrix = K.copy()
-            sigma_matrix[np.diag_indices(n)] += r
-            self.L = linalg.cholesky(sigma_matrix, lower=True, check_finite=False)
-            self.half = linalg.solve_triangular(self.L, y, lower=True, check_finite=False)
-            log_det = 2.0 * np.log(np.diag(self.L)).sum()
-            quadratic = float(self.half @ self.half)
-            self.n_space = True
+        sigma_matrix = K.copy()
+        sigma_matrix[np.diag_indices(len(y))] += r
+        self.L = linalg.cholesky(sigma_matrix, lower=True, check_finite=False)
+        half = linalg.solve_triangular(self.L, y, lower=True, check_finite=False)
+        self.log_likelihood = -0.5 * (2.0 * np.log(np.diag(self.L)).sum() + float(half @ half))
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """θ ~ N(Q⁻¹XᵀR⁻¹y, Q⁻¹), Q = D⁻¹ + XᵀR⁻¹X, by Bhattacharya et al.: u ~ N(0, D),
+        v = Xu + δ, δ ~ N(0, R)."""
+        u = np.sqrt(self.d) * rng.standard_normal(len(self.d))
+        v = self.X @ u + np.sqrt(self.r) * rng.standard_normal(len(self.y))
+        w = linalg.cho_solve((self.L, True), self.y - v, check_finite=False)
+        return u + self.d * (self.X.T @ w)
+
+
+@dataclass(frozen=True)
+class _Gram:
+    """XᵀX and Xᵀy split into two blocks of θ: `big`, the interaction columns (one global scale,
+    τ_1), and `small`, the intercept and main effects (τ_0). Index arrays into θ; blocks bb, bs, ss."""
+
+    big: np.ndarray
+    small: np.ndarray
+    bb: np.ndarray
+    bs: np.ndarray
+    ss: np.ndarray
+    Xty_big: np.ndarray
+    Xty_small: np.ndarray
+    yty: float
+    n: int
+
+    @classmethod
+    def build(cls, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> _Gram:
+        big, small = 1 + np.flatnonzero(groups == 1), np.r_[0, 1 + np.flatnonzero(groups == 0)]
+        Xb, Xs = X[:, big], X[:, small]
+        return cls(big, small, Xb.T @ Xb, Xb.T @ Xs, Xs.T @ Xs, Xb.T @ y, Xs.T @ y, float(y @ y), len(y))
+
+
+class _PSpaceMarginal:
+    """The same density and draws in the P-space form, for homoscedastic noise r (a scalar): Q =
+    D⁻¹ + XᵀX/r factorised by blocks, the interaction block first, L = [[L_bb, 0], [Wᵀ, L_s]]
+    with W = L_bb⁻¹ Q_bs and L_s the factor of the Schur complement Q_ss − WᵀW (Rue 2001 for
+    the draws). A step of τ_0 changes only Q_ss's diagonal, so given `same_big` (a marginal at
+    the same r and interaction variances) it refactorises the small block alone."""
+
+    def __init__(self, gram: _Gram, d: np.ndarray, r: float, same_big: _PSpaceMarginal | None = None) -> None:
+        self.gram = gram
+        if same_big is None:
+            Q_bb = gram.bb / r
+            Q_bb[np.diag_indices(len(gram.big))] += 1.0 / d[gram.big]
+            self.L_bb = _cholesky(Q_bb)
+            self.W = linalg.solve_triangular(self.L_bb, gram.bs / r, lower=True, check_finite=False)
+            self.z_big = linalg.solve_triangular(self.L_bb, gram.Xty_big / r, lower=True, check_finite=False)
+            self.log_det_big = 2.0 * np.log(np.diag(self.L_bb)).sum() + np.log(d[gram.big]).sum()
         else:
-            Q = gram / r[0]
-            Q[np.diag_indices(p)] += 1.0 / d
-            self.L = linalg.cholesky(Q, lower=True, check_finite=False)
-            self.half = linalg.solve_triangular(self.L, Xty / r[0], lower=True, check_finite=False)
-            log_det = n * np.log(r[0]) + np.log(d).sum() + 2.0 * np.log(np.diag(self.L)).sum()
-            quadratic = float(y @ y) / r[0] - float(self.half @ self.half)
-            self.n_space = False
+            self.L_bb, self.W, self.z_big, self.log_det_big = same_big.L_bb, same_big.W, same_big.z_big, same_big.log_det_big
+        S = gram.ss / r - self.W.T @ self.W
+        S[np.diag_indices(len(gram.small))] += 1.0 / d[gram.small]
+        self.L_s = _cholesky(S)
+        self.z_small = linalg.solve_triangular(self.L_s, gram.Xty_small / r - self.W.T @ self.z_big, lower=True,
+                                               check_finite=False)
+        log_det = (gram.n * np.log(r) + self.log_det_big + np.log(d[gram.small]).sum()
+                   + 2.0 * np.log(np.diag(self.L_s)).sum())
+        quadratic = gram.yty / r - float(self.z_big @ self.z_big) - float(self.z_small @ self.z_small)
         self.log_likelihood = -0.5 * (log_det + quadratic)
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """θ ~ N(Q⁻¹XᵀR⁻¹y, Q⁻¹), Q = D⁻¹ + XᵀR⁻¹X."""
-        p = len(self.d)
-        if self.n_space:  # Bhattacharya et al.: u ~ N(0, D), v = Xu + δ, δ ~ N(0, R)
-            u = np.sqrt(self.d) * rng.standard_normal(p)
-            v = self.X @ u + np.sqrt(self.r) * rng.standard_normal(len(self.y))
-            w = linalg.cho_solve((self.L, True), self.y - v, check_finite=False)
-            return u + self.d * (self.X.T @ w)
-        return linalg.solve_triangular(self.L, self.half + rng.standard_normal(p), lower=True, trans="T",
-                                       check_finite=False)
+        """θ ~ N(Q⁻¹XᵀR⁻¹y, Q⁻¹): θ = L⁻ᵀ(z + ε), z = L⁻¹XᵀR⁻¹y, solved block by block."""
+        g = self.gram
+        noise = rng.standard_normal(len(g.big) + len(g.small))
+        theta = np.empty(len(noise))
+        small = linalg.solve_triangular(self.L_s, self.z_small + noise[len(g.big):], lower=True, trans="T",
+                                        check_finite=False)
+        theta[g.small] = small
+        theta[g.big] = linalg.solve_triangular(self.L_bb, self.z_big + noise[:len(g.big)] - self.W @ small, lower=True,
+                                               trans="T", check_finite=False)
+        return theta
+
+
+def _cholesky(A: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor; an empty block (no columns in a group) has an empty factor."""
+    return linalg.cholesky(A, lower=True, check_finite=False) if len(A) else A
 
 
 def _prior_variances(tau_j: np.ndarray, lam2: np.ndarray, c2: float) -> np.ndarray:
@@ -149,7 +199,8 @@ class _Chain:
 
     #: Metropolis steps per sweep for σ, τ_0, τ_1 in the n-space form: σ's reuse X D Xᵀ (one
     #: Cholesky each) and τ_0's recompute only the few main-effect columns' part, so they are cheap
-    #: to repeat. In the P-space form each costs a P x P factorisation, and σ is drawn given θ.
+    #: to repeat. In the P-space form a τ_1 step costs a factorisation of the interaction block,
+    #: and σ is drawn given θ.
     STEPS = (3, 2, 1)
     P_SPACE_STEPS = (0, 1, 1)
 
@@ -165,8 +216,7 @@ class _Chain:
         self.n_space = (pr.student_t_nu is not None or bool(self.known_var.any())
                         or n * n * p + n**3 / 3 <= p**3 / 3)
         self.steps = self.STEPS if self.n_space else self.P_SPACE_STEPS
-        self.gram = None if self.n_space else self.X.T @ self.X
-        self.Xty = None if self.n_space else self.X.T @ pr.y
+        self.gram = None if self.n_space else _Gram.build(self.X, pr.y, pr.groups)
         self.columns = [np.flatnonzero(pr.groups == g) for g in range(2)]
         self.Z_groups = [pr.Z[:, c] for c in self.columns]
         self.K_intercept = np.full((n, n), pr.intercept_scale**2)
@@ -203,12 +253,13 @@ class _Chain:
         scaled = self.Z_groups[g] * np.sqrt(v)
         return scaled @ scaled.T
 
-    def _marginal(self, u: np.ndarray, K_parts: list[np.ndarray | None]) -> _Marginal:
+    def _marginal(self, u: np.ndarray, K_parts: list[np.ndarray | None],
+                  same_big: _PSpaceMarginal | None = None) -> _Marginal | _PSpaceMarginal:
         sigma = self.problem.noise_floor + math.exp(u[0])
-        r = sigma**2 / self.omega + self.known_var
         if self.n_space:
+            r = sigma**2 / self.omega + self.known_var
             return _Marginal(self.X, self.problem.y, self._variances(u), r, K=self.K_intercept + K_parts[0] + K_parts[1])
-        return _Marginal(self.X, self.problem.y, self._variances(u), r, gram=self.gram, Xty=self.Xty)
+        return _PSpaceMarginal(self.gram, self._variances(u), sigma**2, same_big)
 
     def _log_scales_prior(self, u: np.ndarray) -> float:
         pr = self.problem
@@ -225,7 +276,9 @@ class _Chain:
                 parts = list(self.K_parts)
                 if k > 0:
                     parts[k - 1] = self._K_part(k - 1, u_new)
-                candidate = self._marginal(u_new, parts)
+                # in the P-space form a step of τ_0 keeps the interaction block's factor
+                same_big = self.current if k == 1 and not self.n_space else None
+                candidate = self._marginal(u_new, parts, same_big)
                 log_ratio = (candidate.log_likelihood + self._log_scales_prior(u_new)
                              - self.current.log_likelihood - self._log_scales_prior(self.u))
                 accept = math.log(rng.random()) < log_ratio
