@@ -121,7 +121,7 @@ def test_gibbs_is_deterministic_for_a_seed_in_workers_or_not(monkeypatch):
 def test_gibbs_two_forms_of_the_marginal_agree(n_main):
     """The P-space form (precision factorised in blocks, the small block alone refactorised after a
     step of τ_0) gives the n-space form's marginal likelihood, and draws θ from its exact conditional."""
-    from discovery.model.bayes.gibbs import _Gram, _Marginal, _PSpaceMarginal
+    from discovery.model.bayes.gibbs import _Gram, _NSpaceMarginal, _PSpaceMarginal
 
     rng = np.random.default_rng(0)
     n, P = 80, 31
@@ -129,14 +129,14 @@ def test_gibbs_two_forms_of_the_marginal_agree(n_main):
     y, d, r = rng.normal(size=n), rng.gamma(1.0, 1.0, P + 1), 0.3
     gram = _Gram.build(X, y, np.r_[np.zeros(n_main, dtype=int), np.ones(P - n_main, dtype=int)])
     before = _PSpaceMarginal(gram, d, r)
-    assert before.log_likelihood == pytest.approx(_Marginal(X, y, d, np.full(n, r), (X * d) @ X.T).log_likelihood,
+    assert before.log_likelihood == pytest.approx(_NSpaceMarginal(X, y, d, np.full(n, r), (X * d) @ X.T).log_likelihood,
                                                   rel=1e-10)
     d_small = d.copy()
     d_small[gram.small] *= 3.0  # a step of τ_0: only the intercept and main effects' variances move
     reused = _PSpaceMarginal(gram, d_small, r, same_big=before)
     assert reused.log_likelihood == pytest.approx(_PSpaceMarginal(gram, d_small, r).log_likelihood, rel=1e-12)
     assert reused.log_likelihood == pytest.approx(
-        _Marginal(X, y, d_small, np.full(n, r), (X * d_small) @ X.T).log_likelihood, rel=1e-10)
+        _NSpaceMarginal(X, y, d_small, np.full(n, r), (X * d_small) @ X.T).log_likelihood, rel=1e-10)
     Q = X.T @ X / r + np.diag(1.0 / d_small)
     draws = np.array([reused.draw(rng) for _ in range(20000)])
     covariance = np.linalg.inv(Q)

@@ -10,7 +10,7 @@ Given its scales the model is linear-Gaussian, so most of it has exact condition
    Orenstein & Bhattacharya 2020, JMLR 21, 73). Step sizes adapt during warm-up only.
 2. θ from its Gaussian conditional, exactly: by Bhattacharya, Chakraborty & Mallick (2016,
    Biometrika 103, 985; O(n²P)) with the factor of R + X D Xᵀ step 1 used, or, with more
-   molecules than columns, from a Cholesky factor of the P × P precision (Rue 2001).
+   molecules than columns, from a block Cholesky factor of the P × P precision (Rue 2001).
 3. τ_g against its λ_j: the likelihood sees only the products τ_g·λ_j, so a slice-sampling
    move along that ridge (τ_g·e^s, λ_j·e^-s) is exact and cheap.
 4. λ_j through the auxiliary variables ν_j of Makalic & Schmidt (2016, IEEE Signal Process.
@@ -91,10 +91,10 @@ class ChainDraws:
     acceptance: np.ndarray
 
 
-class _Marginal:
+class _NSpaceMarginal:
     """N(y; 0, Σ), Σ = R + X D Xᵀ, with R = diag(r) the noise variances and D = diag(d) the prior
-    variances of θ = (α, β): its log density (constant dropped) and exact draws of θ given y.
-    This is the n-space form: it factorises Σ (n × n) itself, K = X D Xᵀ given."""
+    variances of θ = (α, β): its log density (constant dropped) and exact draws of θ given y, in
+    the n-space form: Σ (n × n) factorised itself, K = X D Xᵀ given."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, d: np.ndarray, r: np.ndarray, K: np.ndarray) -> None:
         self.X, self.y, self.d, self.r = X, y, d, r
@@ -254,11 +254,11 @@ class _Chain:
         return scaled @ scaled.T
 
     def _marginal(self, u: np.ndarray, K_parts: list[np.ndarray | None],
-                  same_big: _PSpaceMarginal | None = None) -> _Marginal | _PSpaceMarginal:
+                  same_big: _PSpaceMarginal | None = None) -> _NSpaceMarginal | _PSpaceMarginal:
         sigma = self.problem.noise_floor + math.exp(u[0])
         if self.n_space:
             r = sigma**2 / self.omega + self.known_var
-            return _Marginal(self.X, self.problem.y, self._variances(u), r, K=self.K_intercept + K_parts[0] + K_parts[1])
+            return _NSpaceMarginal(self.X, self.problem.y, self._variances(u), r, K=self.K_intercept + K_parts[0] + K_parts[1])
         return _PSpaceMarginal(self.gram, self._variances(u), sigma**2, same_big)
 
     def _log_scales_prior(self, u: np.ndarray) -> float:
@@ -312,7 +312,7 @@ class _Chain:
         self.theta = self.current.draw(rng)
         if not self.n_space:
             # with many more molecules than columns the data pin σ down given the coefficients,
-            # and each Metropolis step would cost a P x P factorisation
+            # and each Metropolis step of σ would refactorise the whole precision
             self._conditional_sigma(rng)
         sigma, tau = self.sigma, self.tau
         beta = self.theta[1:]
