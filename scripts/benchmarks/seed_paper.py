@@ -140,7 +140,7 @@ def _markdown(report: dict) -> str:
     ]
     if "xtb" in report["data"]:
         d = report["data"]["xtb"]
-        lines += [f"GFN2-xTB `{report.get('xtb_preset', 'fast')}` features: {d['n_usable']} of 631 molecules usable"
+        lines += [f"GFN2-xTB `{report['xtb_preset']}` features: {d['n_usable']} of 631 molecules usable"
                   + (f" (dropped: {d['dropped']})" if d["dropped"] else "") + ".", ""]
     header = "| split | n_train / n_test | paper |"
     rule = "|---|---|---|"
