@@ -257,8 +257,8 @@ def test_extrapolation_rehearsal_calibrates_model_error(fitted):
     assert calibration.applied and calibration.held_out == 2 * 18
     # the rehearsal was fitted on the central rows and predicted the held-out tails
     held, core = tail_split(y, model.calibration.tail_fraction)
-    np.testing.assert_array_equal(model.rehearsal_.y, y[held])
-    assert (model.rehearsal_.fit_min, model.rehearsal_.fit_max) == (y[core].min(), y[core].max())
+    np.testing.assert_array_equal(model.rehearsal_["y"], y[held])
+    assert (model.rehearsal_["fit_min"], model.rehearsal_["fit_max"]) == (y[core].min(), y[core].max())
     law = model.model_error_
     assert law.y_min == y.min() and law.y_max == y.max()
     # the synthetic model is well specified: the learned model error stays small next to the spread of y
@@ -427,21 +427,22 @@ def test_loo_tails_rehearses_each_extreme_from_all_the_other_molecules():
     assert np.isnan(record.rehearsal_max_rhat)  # no second fit: the main fit's draws, reweighted
     assert 0 < record.rehearsal_seconds < 0.5 * model.diagnostics_.sampling_seconds
     r = model.rehearsal_
-    np.testing.assert_array_equal(r.y, y[held])
+    np.testing.assert_array_equal(r["y"], y[held])
     # each extreme extrapolates from all the others: the highest from a range topped by the second highest
-    top = int(np.argmax(r.y))
-    assert r.fit_max[top] == np.sort(y)[-2] and r.fit_min[top] == y.min()
+    top = int(np.argmax(r["y"]))
+    assert r["fit_max"][top] == np.sort(y)[-2] and r["fit_min"][top] == y.min()
     # PSIS-LOO of a well-specified model: the held-out predictions track the truth
-    assert np.corrcoef(r.mean, f[held])[0, 1] > 0.95
+    assert np.corrcoef(r["mean"], f[held])[0, 1] > 0.95
     law = model.model_error_
     assert 1.0 <= law.epistemic_inflation <= CalibrationSettings.max_inflation and law.constant < 0.5 * y.std()
 
     # the edge law and the inflation are sized together: with both, the 90 % intervals cover 90 %
     # of the rehearsal; without the inflation's share, less
     def covered(inflation: float) -> float:
-        distance = np.maximum(0.0, np.maximum(r.mean - r.fit_max, r.fit_min - r.mean))
-        sd = np.sqrt(r.std**2 + (inflation**2 - 1) * r.latent_std**2 + (law.constant + law.per_distance * distance) ** 2)
-        return float(np.mean(np.abs(r.y - r.mean) <= 1.6448536 * sd * (1 + 1e-9)))
+        distance = np.maximum(0.0, np.maximum(r["mean"] - r["fit_max"], r["fit_min"] - r["mean"]))
+        sd = np.sqrt(r["std"] ** 2 + (inflation**2 - 1) * r["latent_std"] ** 2
+                     + (law.constant + law.per_distance * distance) ** 2)
+        return float(np.mean(np.abs(r["y"] - r["mean"]) <= 1.6448536 * sd * (1 + 1e-9)))
 
     assert covered(law.epistemic_inflation) >= 0.9
     if law.epistemic_inflation > 1.0:

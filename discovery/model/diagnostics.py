@@ -66,13 +66,7 @@ class CalibrationRecord:
         epistemic_inflation: Stretch of the posterior spread in the reported intervals.
         held_out_coverage_before: Coverage of the held-out values' 90 % intervals before any correction.
         held_out_rmse: RMSE of the rehearsal on the held-out rows (model's scale).
-        rehearsal_max_rhat, rehearsal_min_ess_bulk, rehearsal_seconds: The rehearsal fit's own health and
-            time (`tail_refit`: the seconds of the nested rehearsal included).
-        law_form, inflation_quantile: `tail_refit`'s law ("inflation" alone or "edge_and_inflation")
-            and the share of the rehearsal its inflation covers on its own, chosen by the nested
-            rehearsal (`calibration.nested_choice`).
-        nested_rehearsal_reached: Whether that law covered the nominal share of the outer
-            rehearsal from the inner one (False also when there were too few molecules to nest).
+        rehearsal_max_rhat, rehearsal_min_ess_bulk, rehearsal_seconds: The rehearsal fit's own health and time.
     """
 
     method: str
@@ -85,9 +79,6 @@ class CalibrationRecord:
     rehearsal_max_rhat: float = math.nan
     rehearsal_min_ess_bulk: float = math.nan
     rehearsal_seconds: float = 0.0
-    law_form: str = ""
-    inflation_quantile: float = math.nan
-    nested_rehearsal_reached: bool = False
 
     @property
     def applied(self) -> bool:

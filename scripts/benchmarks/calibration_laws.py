@@ -13,8 +13,7 @@ tail.
 Laws (σ_err added in quadrature to the predictive SD; c, w = centre and half-width of the
 targets a model was fitted on; ŷ = predicted mean):
   edge_inflation beyond_range and latent_scale together, each fitted alone, the inflation to cover
-                 `inflation_coverage` (0.97) of the rehearsal points (`tail_refit`'s law until
-                 2026-11-29, now its fall-back when too few molecules to nest the rehearsal)
+                 `inflation_coverage` (0.97) of the rehearsal points (`tail_refit`, the default)
   edge_inflation_nominal  the same with the inflation covering 0.9 (the default until 2026-11-25)
   beyond_range   a + b·dist(ŷ outside the target range)   (the "edge law"; the default until 2026-11-24)
   constant       b
@@ -29,7 +28,6 @@ Runs on the saved fits alone (no sampling) when --collected already holds them.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -55,7 +53,7 @@ def collect(name: str, seed: int) -> dict:
     p = model.predict(X.iloc[split.test])
     test = {"y": y[split.test].tolist(), "mean": p.mean.tolist(), "std": p.std.tolist(), "latent_std": p.latent_std.tolist(),
             "fit_min": float(y_train.min()), "fit_max": float(y_train.max())}
-    rehearsal = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in dataclasses.asdict(model.rehearsal_).items()}
+    rehearsal = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in model.rehearsal_.items()}
     return {"test": test, "rehearsal": rehearsal}
 
 
@@ -76,7 +74,7 @@ def law_coverage(law: str, rehearsal: dict, test: dict) -> float:
     if law in ("beyond_range", "edge_inflation", "edge_inflation_nominal"):
         a, b = edge_law(needed, measure("beyond_range", rehearsal), 0.9, CalibrationSettings.max_per_distance)
         error = a + b * measure("beyond_range", test)
-        if law != "beyond_range":  # edge law and inflation together, each fitted alone (the fixed law)
+        if law != "beyond_range":  # the default: edge law and inflation together, each fitted alone
             share = CalibrationSettings.inflation_coverage if law == "edge_inflation" else 0.9
             f = epistemic_inflation(needed, rehearsal["latent_std"], share, CalibrationSettings.max_inflation)
             error = np.hypot(error, np.sqrt(f**2 - 1) * test["latent_std"])

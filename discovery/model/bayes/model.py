@@ -29,16 +29,7 @@ from discovery.model.base import (
     check_noise_sd,
     molecule_groups,
 )
-from discovery.model.bayes.calibration import (
-    LawForm,
-    ModelErrorLaw,
-    Rehearsal,
-    edge_law,
-    epistemic_inflation,
-    nested_choice,
-    size_law,
-    tail_split,
-)
+from discovery.model.bayes.calibration import ModelErrorLaw, beyond, edge_law, epistemic_inflation, tail_split
 from discovery.model.bayes.design import InteractionDesign, RegressionProblem, Standardisation
 from discovery.model.bayes.samplers import PosteriorDraws, diagnose, make_sampler
 from discovery.model.bayes.settings import (
@@ -174,61 +165,46 @@ class BayesianILR(PropertyModel):
         if len(np.unique(groups)) < c.min_rows:
             return law, CalibrationRecord(method=f"skipped: fewer than {c.min_rows} molecules")
         held, core = tail_split(t, c.tail_fraction, groups)
+        start = time.perf_counter()
         if c.method is CalibrationMethod.LOO_TAILS:
-            start = time.perf_counter()
             mean, std, latent_std = self._loo_moments(Z, t, known, groups, held)
             # each held-out molecule extrapolates from all the others: its own range leaves it out
             others = [np.delete(t, np.flatnonzero(groups == groups[i])) for i in held]
-            rehearsal = Rehearsal(t[held], mean, std, latent_std, np.array([o.min() for o in others]),
-                                  np.array([o.max() for o in others]))
-            health: dict[str, Any] = dict(rehearsal_seconds=time.perf_counter() - start)
+            fit_min, fit_max = np.array([o.min() for o in others]), np.array([o.max() for o in others])
+            health = dict(rehearsal_seconds=time.perf_counter() - start)
+        else:
+            tune = min(self.sampler.tune, 500) if c.tune is None else c.tune
+            sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=tune), self.seed)
+            with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
+                warnings.simplefilter("ignore")
+                scaling, posterior, _, fitted = self._sample(Z[core], t[core], known[core], sampler, warn=False)
+            prediction = self._predictive(Z[held], scaling, posterior, ModelErrorLaw.none(t[core], c),
+                                          TargetTransform.NONE, self.seed, inflate=False)
+            mean, std, latent_std = prediction.mean, prediction.std, prediction.latent_std
+            fit_min, fit_max = float(t[core].min()), float(t[core].max())
+            health = dict(rehearsal_max_rhat=fitted.max_rhat, rehearsal_min_ess_bulk=fitted.min_ess_bulk,
+                          rehearsal_seconds=fitted.compile_seconds + fitted.sampling_seconds)
+        z = float(stats.norm.ppf(0.5 + c.coverage / 2))
+        error = t[held] - mean
+        needed = np.sqrt(np.maximum((error / z) ** 2 - std**2, 0.0))  # σ_d that covers point i
+        distance = beyond(mean, fit_min, fit_max)
+        a, b = edge_law(needed, distance, c.coverage, c.max_per_distance)
+        if c.method is CalibrationMethod.LOO_TAILS:
             # one step beyond the data, as a campaign round: the inflation covers what the edge
             # law leaves uncovered, at the nominal coverage (the two are not each sized alone)
-            needed, distance = rehearsal.needed(c.coverage), rehearsal.distance
-            a, b = edge_law(needed, distance, c.coverage, c.max_per_distance)
             residual = np.sqrt(np.maximum(needed**2 - (a + b * distance) ** 2, 0.0))
             inflation = epistemic_inflation(residual, latent_std, c.coverage, c.max_inflation)
-            form: dict[str, Any] = {}
         else:
-            rehearsal, health = self._refit_rehearsal(Z, t, known, core, held)
-            # rehearse the rehearsal: inside its core, the core's own tails held out, to learn how
-            # the model error grows when the jump gets longer (CalibrationSettings)
-            inner_held, inner_core = tail_split(t[core], c.tail_fraction, groups[core])
-            if len(np.unique(groups[core])) >= c.min_rows:
-                inner, inner_health = self._refit_rehearsal(Z, t, known, core[inner_core], core[inner_held])
-                health["rehearsal_seconds"] += inner_health["rehearsal_seconds"]
-                law_form, quantile, reached = nested_choice(rehearsal, inner, c.max_error_ranges * float(np.ptp(t[core])), c)
-            else:
-                law_form, quantile, reached = LawForm.EDGE_AND_INFLATION, c.inflation_coverage, False
-            inflation, a, b = size_law(rehearsal, law_form, quantile, c)
-            form = dict(law_form=law_form.value, inflation_quantile=quantile, nested_rehearsal_reached=reached)
+            inflation = epistemic_inflation(needed, latent_std, c.inflation_coverage, c.max_inflation)
         # kept in memory (not saved) for benchmarks that study the law
-        self.rehearsal_ = rehearsal
+        self.rehearsal_ = {"y": t[held], "mean": mean, "std": std, "latent_std": latent_std, "fit_min": fit_min,
+                           "fit_max": fit_max}
         law = dataclasses.replace(law, constant=a, per_distance=b, epistemic_inflation=inflation)
-        error = rehearsal.y - rehearsal.mean
-        z = float(stats.norm.ppf(0.5 + c.coverage / 2))
         return law, CalibrationRecord(
             method=c.method.value, held_out=int(len(held)), model_error_constant=a, model_error_per_distance=b,
-            epistemic_inflation=inflation, held_out_coverage_before=float(np.mean(np.abs(error) <= z * rehearsal.std)),
-            held_out_rmse=float(np.sqrt(np.mean(error**2))), **health, **form,
+            epistemic_inflation=inflation, held_out_coverage_before=float(np.mean(np.abs(error) <= z * std)),
+            held_out_rmse=float(np.sqrt(np.mean(error**2))), **health,
         )
-
-    def _refit_rehearsal(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray, fit_rows: np.ndarray,
-                         held_rows: np.ndarray) -> tuple[Rehearsal, dict[str, Any]]:
-        """Fit the same model (same design columns, the calibration's draws) on `fit_rows` and
-        predict `held_rows` of Z (n, P), t and known (n,); with the fit's health and seconds."""
-        c = self.calibration
-        tune = min(self.sampler.tune, 500) if c.tune is None else c.tune
-        sampler = make_sampler(dataclasses.replace(self.sampler, draws=c.draws, tune=tune), self.seed)
-        with warnings.catch_warnings():  # the rehearsal's own diagnostics are not the user's concern
-            warnings.simplefilter("ignore")
-            scaling, posterior, _, fitted = self._sample(Z[fit_rows], t[fit_rows], known[fit_rows], sampler, warn=False)
-        prediction = self._predictive(Z[held_rows], scaling, posterior, ModelErrorLaw.none(t[fit_rows], c),
-                                      TargetTransform.NONE, self.seed, inflate=False)
-        rehearsal = Rehearsal(t[held_rows], prediction.mean, prediction.std, prediction.latent_std,
-                              float(t[fit_rows].min()), float(t[fit_rows].max()))
-        return rehearsal, dict(rehearsal_max_rhat=fitted.max_rhat, rehearsal_min_ess_bulk=fitted.min_ess_bulk,
-                               rehearsal_seconds=fitted.compile_seconds + fitted.sampling_seconds)
 
     def _loo_weights(self, Z: np.ndarray, t: np.ndarray, known: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """Pareto-smoothed importance weights of the posterior draws that leave out each row's

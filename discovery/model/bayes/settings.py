@@ -115,32 +115,24 @@ class CalibrationSettings:
     is when it extrapolates: far outside the data its intervals come out too narrow. With
     `method="tail_refit"` the fit rehearses extrapolation on the training data: it holds out
     the `tail_fraction` highest and lowest targets, fits the same model (same design columns,
-    fewer draws) on the rest, and learns from the held-out tails up to two corrections, each the
-    smallest that lets the central intervals of the held-out values cover a set share of them
+    fewer draws) on the rest, and learns from the held-out tails two corrections, each the
+    smallest that lets the central intervals of the held-out values cover a set fraction of them
     on its own:
 
-    - an epistemic inflation f = sqrt(1 + k²), covering a share of the held-out values learned
-      as below: the posterior's spread around its mean is stretched by f, so the model error
+    - an epistemic inflation f = sqrt(1 + k²), covering `inflation_coverage` of the held-out
+      values: the posterior's spread around its mean is stretched by f, so the model error
       k·(latent SD) grows where the data say least about a molecule and the draws keep their
       correlations across molecules. It widens the reported intervals only: acquisition ranks on
       the unstretched posterior;
-    - an edge law σ_d(x) = a + b·d(x), covering `coverage` of them (or none), with d the distance of the
+    - an edge law σ_d(x) = a + b·d(x), covering `coverage` of them, with d the distance of the
       predicted mean outside [min, max] of the training targets (target units), added as an
       independent error of the property itself and capped at `max_error_ranges` widths of the
       training targets' range.
 
-    How much the model error grows when the jump gets longer than the rehearsal's (a campaign or a
-    benchmark's test tail extrapolates further) depends on the data, so `tail_refit` learns it by
-    rehearsing its rehearsal: inside the core, the core's own tails are held out and predicted by a
-    third fit. Each law form, the inflation alone or the edge law and inflation together, is sized
-    on that inner rehearsal at the smallest share of it its inflation covers (not below
-    `coverage`) whose intervals cover `coverage` of the outer rehearsal; the form that gets there
-    with the narrower intervals is sized on the outer rehearsal at that share
-    (`calibration.nested_choice`; BENCHMARKS.md, "The nested rehearsal"). With fewer than
-    `min_rows` molecules in the core, the law is the edge law with the inflation covering
-    `inflation_coverage` of the rehearsal (a margin for the longer jump, without the data to learn it).
-    Laws that grow from the centre of the data instead blow up on small, heavy-tailed data
-    (BENCHMARKS.md, "Model-error law").
+    The inflation covers more of the rehearsal than the nominal `coverage` on purpose: the
+    rehearsal extrapolates less far than a campaign or a benchmark's test tail does
+    (BENCHMARKS.md, "Model-error law"). Laws that grow from the centre of the data instead blow
+    up on small, heavy-tailed data.
 
     With `method="loo_tails"` the same extremes are each left out alone instead, by Pareto-smoothed
     importance sampling of the main fit's draws (PSIS-LOO: no second fit): each is predicted from
@@ -158,7 +150,7 @@ class CalibrationSettings:
     method: CalibrationMethod = CalibrationMethod.TAIL_REFIT
     tail_fraction: float = 0.15
     coverage: float = 0.9
-    inflation_coverage: float = 0.97  # without a nested rehearsal: a margin above `coverage` for the longer jump
+    inflation_coverage: float = 0.97  # above `coverage`: the rehearsal extrapolates less far than a campaign
     draws: int = 300
     tune: int | None = None  # None: the sampler's own warm-up, at most 500
     min_rows: int = 20  # below this, no rehearsal (too few rows to hold any out)
