@@ -151,8 +151,8 @@ class Selection:
         indices: Positions in the pool of the chosen candidates, in pick order, shape (q,).
         acquisition_values: The strategy's value at each pick given the earlier picks (for
             BoTorch strategies and `ehvi`, on the standardised scale; `pareto_pi` a probability;
-            `chebyshev` the expected improvement of its score, in measured ranges; for Thompson sampling the drawn value in property units; greedy mean the mean;
-            random NaN), shape (q,).
+            `chebyshev` the expected improvement of its score, in measured ranges; for Thompson
+            sampling the drawn value in property units; greedy mean the mean; random NaN), shape (q,).
         target_value: The value `exceed_target` aimed at (property units), else None.
         strategy: The strategy.
         pareto: For the `PARETO_STRATEGIES`, each pick's probability of meeting every constraint
